@@ -1,0 +1,88 @@
+# The to-do app on AWS containers. `make help` lists the targets.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CHECKOV_VENV := .venv-checkov
+ENV ?= dev
+STACK ?= core
+
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: help
+help: ## List the targets, one line each
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt app/requirements.txt constraints.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q -r requirements-dev.txt -c constraints.txt
+	@touch $@
+
+$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+	@test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
+	@touch $@
+
+.PHONY: venv
+venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Create both virtual environments (project + checkov) with pinned dependencies
+
+.PHONY: templates
+templates: $(VENV)/.installed ## Generate templates/*.yaml from generator/ (deterministic)
+	$(PY) -m generator
+
+.PHONY: lint
+lint: $(VENV)/.installed ## ruff (lint + format check) and mypy
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/mypy
+
+.PHONY: test
+test: venv lint ## Run every check and test (what CI runs)
+	@rc=0; $(PY) -m pytest || rc=$$?; \
+	if [[ $$rc -eq 5 ]]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
+
+.PHONY: format
+format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+.PHONY: up
+up: $(VENV)/.installed ## Run the whole app locally on an embedded AWS emulator and print its URL
+	$(PY) -m scripts.local
+
+.PHONY: bench
+bench: $(VENV)/.installed ## Print the benchmark figures (generation time, service throughput)
+	$(PY) -m scripts.bench
+
+.PHONY: changeset
+changeset: $(VENV)/.installed ## Preview a stack change: STACK=core|website ENV=dev|prod
+	$(PY) -m scripts.deploy changeset --stack $(STACK) --env $(ENV)
+
+.PHONY: deploy
+deploy: $(VENV)/.installed ## Apply a stack through a change set: STACK=… ENV=… [AUTO_APPROVE=1] [ALLOW_DATA_LOSS=1]
+	$(PY) -m scripts.deploy deploy --stack $(STACK) --env $(ENV) \
+	  $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve) $(if $(filter 1,$(ALLOW_DATA_LOSS)),--allow-data-loss)
+
+.PHONY: deploy-service
+deploy-service: $(VENV)/.installed ## Build, push and roll out one service: SERVICE=main|files ENV=…
+	$(PY) -m scripts.deploy deploy-service --service $(SERVICE) --env $(ENV) \
+	  $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve)
+
+.PHONY: publish-website
+publish-website: $(VENV)/.installed ## Upload website/ with config.js from the core stack and invalidate CloudFront: ENV=…
+	$(PY) -m scripts.deploy publish-website --env $(ENV)
+
+.PHONY: status
+status: $(VENV)/.installed ## Stacks, services running/desired and target health: ENV=…
+	$(PY) -m scripts.deploy status --env $(ENV)
+
+.PHONY: logs
+logs: $(VENV)/.installed ## Tail a service's CloudWatch logs: SERVICE=main|files ENV=…
+	$(PY) -m scripts.deploy logs --service $(SERVICE) --env $(ENV)
+
+.PHONY: clean
+clean: ## Remove virtual environments and caches
+	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache artifacts
