@@ -24,7 +24,8 @@ STACKS: dict[str, Callable[[Settings], Template]] = {
 
 def render(template: Template) -> str:
     """Render one template as the YAML that is committed (keys sorted, so stable)."""
-    return HEADER + template.to_yaml(clean_up=True, long_form=False)
+    yaml_text: str = template.to_yaml(clean_up=True, long_form=False)
+    return HEADER + yaml_text
 
 
 def render_all(settings: Settings | None = None) -> dict[str, str]:
