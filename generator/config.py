@@ -1,15 +1,121 @@
 """The generator's only input: one frozen dataclass of settings.
 
 Values that differ per environment are CloudFormation parameters (see config/<env>.json);
-these settings are the architecture's fixed shape.
+these settings are the architecture's fixed shape. Change a setting here when the shape
+changes (a new service, a port, a retention period); change a parameter in config/<env>.json
+when only one environment's value changes.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Access:
+    """The AWS actions one service calls, per resource (the task role grants exactly these)."""
+
+    todos_table: tuple[str, ...] = ()
+    files_table: tuple[str, ...] = ()
+    bucket: tuple[str, ...] = ()  # on the bucket itself (for example ListBucket)
+    bucket_objects: tuple[str, ...] = ()  # on the bucket's objects
+
+
+@dataclass(frozen=True)
+class ServiceSpec:
+    """One app service: its container, its ALB rule and what its task role may call."""
+
+    name: str  # container name and logical-ID prefix ("main" -> MainService)
+    path_patterns: tuple[str, ...]
+    listener_priority: int  # lower wins on the ALB
+    access: Access
+    cpu: int = 256
+    memory: int = 512
+
+
+MAIN = ServiceSpec(
+    name="main",
+    path_patterns=("/todos", "/todos/*"),
+    listener_priority=20,
+    access=Access(
+        todos_table=(
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:Query",
+        ),
+        # Deleting a todo removes its file records and objects in batches.
+        files_table=("dynamodb:Query", "dynamodb:BatchWriteItem"),
+        bucket=("s3:ListBucket",),
+        bucket_objects=("s3:DeleteObject",),
+    ),
+)
+
+FILES = ServiceSpec(
+    name="files",
+    path_patterns=("/todos/*/files", "/todos/*/files/*"),
+    listener_priority=10,
+    access=Access(
+        todos_table=("dynamodb:GetItem",),  # ownership check only
+        files_table=(
+            "dynamodb:PutItem",
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:DeleteItem",
+        ),
+        bucket_objects=("s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
+    ),
+)
 
 
 @dataclass(frozen=True)
 class Settings:
     project: str = "todo"
     availability_zones: int = 3
+    services: tuple[ServiceSpec, ...] = field(default=(MAIN, FILES))
+
+    # Network: one /20 per subnet out of the VPC CIDR (Fn::Cidr with 12 host bits).
+    subnet_host_bits: int = 12
+    # Dynamic host ports that ECS picks in bridge mode (Linux ephemeral range).
+    ephemeral_ports: tuple[int, int] = (32768, 65535)
+    alb_listener_port: int = 80
+    container_port: int = 8080
+    # The numeric user the containers run as (also created in the images).
+    container_user: str = "10001:10001"
+    max_upload_bytes: int = 10 * 1024 * 1024
+
+    # Health checks and draining: a new task is healthy after 2 x 10 s, a drained one is gone
+    # within 30 s.
+    health_check_path: str = "/health"
+    health_check_interval: int = 10
+    health_check_timeout: int = 5
+    healthy_threshold: int = 2
+    unhealthy_threshold: int = 3
+    deregistration_delay: int = 30
+    health_check_grace_period: int = 30
+
+    # Retention.
+    log_retention_days: int = 90
+    flow_log_retention_days: int = 30
+    access_log_expiry_days: int = 365
+    noncurrent_version_days: int = 30
+    incomplete_upload_days: int = 1
+    ecr_keep_images: int = 30
+
+    # Cognito token validity.
+    access_token_minutes: int = 60
+    id_token_minutes: int = 60
+    refresh_token_days: int = 30
+
+    # Scaling: the original rule (ALB 5XX >= 10 within 60 s doubles the tasks) plus CPU tracking.
+    elb_5xx_threshold: int = 10
+    elb_5xx_period: int = 60
+    elb_5xx_scale_out_percent: int = 100
+    cpu_target_percent: int = 60
+    scale_cooldown: int = 60
+
+    # Alarms.
+    cpu_alarm_percent: int = 80
+    memory_alarm_percent: int = 80
+    api_latency_p90_ms: int = 2000

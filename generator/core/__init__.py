@@ -1,14 +1,49 @@
-"""The core stack (templates/core.yaml): one module per layer, composed in `build`."""
+"""The core stack (templates/core.yaml): one module per layer, composed in `build`.
+
+Request path: browser -> HTTP API (Cognito JWT authorizer) -> VPC link -> internal ALB in the
+private subnets -> listener rule -> target group -> ECS service -> DynamoDB / S3 through gateway
+endpoints.
+"""
 
 from __future__ import annotations
 
 from troposphere import Template
 
 from generator.config import Settings
+from generator.core.api import add_api
+from generator.core.auth import add_auth
+from generator.core.compute import add_compute
+from generator.core.data import add_data
+from generator.core.encryption import add_encryption
+from generator.core.iam import add_iam
+from generator.core.loadbalancer import add_loadbalancer
+from generator.core.network import add_network
+from generator.core.observability import add_logs, add_observability
+from generator.core.registry import add_registry
+from generator.core.scaling import add_scaling
+from generator.core.security import add_security
+from generator.core.services import add_services
 
 
 def build(settings: Settings) -> Template:
     t = Template(Description=f"{settings.project}: core stack (network, compute, services, API)")
     t.set_version("2010-09-09")
     t.set_transform("AWS::Serverless-2016-10-31")
+
+    encryption = add_encryption(t, settings)
+    network = add_network(t, settings, encryption)
+    security = add_security(t, settings, network)
+    data = add_data(t, settings, encryption)
+    auth = add_auth(t, settings)
+    registry = add_registry(t, settings, encryption)
+    logs = add_logs(t, settings, encryption)
+    iam = add_iam(t, settings, encryption, data, registry, logs)
+    compute = add_compute(t, settings, network, security, iam)
+    lb = add_loadbalancer(t, settings, network, security, data, compute)
+    services = add_services(
+        t, settings, network, security, data, auth, registry, logs, iam, compute, lb
+    )
+    add_scaling(t, settings, compute, lb, services)
+    api = add_api(t, settings, network, security, data, auth, lb, logs)
+    add_observability(t, settings, encryption, data, lb, services, api, compute.cluster)
     return t

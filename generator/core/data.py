@@ -1,0 +1,315 @@
+"""Data layer: the two DynamoDB tables, the files bucket and the log bucket."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import s3
+from awacs.aws import (
+    Allow,
+    Bool,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from troposphere import FindInMap, GetAtt, Parameter, Ref, Sub, Template
+from troposphere.dynamodb import (
+    AttributeDefinition,
+    KeySchema,
+    PointInTimeRecoverySpecification,
+    SSESpecification,
+    Table,
+)
+from troposphere.s3 import (
+    AbortIncompleteMultipartUpload,
+    Bucket,
+    BucketEncryption,
+    BucketPolicy,
+    CorsConfiguration,
+    CorsRules,
+    LifecycleConfiguration,
+    LifecycleRule,
+    LoggingConfiguration,
+    NoncurrentVersionExpiration,
+    OwnershipControls,
+    OwnershipControlsRule,
+    PublicAccessBlockConfiguration,
+    ServerSideEncryptionByDefault,
+    ServerSideEncryptionRule,
+    VersioningConfiguration,
+)
+
+from generator.config import Settings
+from generator.core.common import add_output, checkov_skip, retain
+from generator.core.encryption import Encryption
+
+ALB_LOG_PREFIX = "alb"
+S3_ACCESS_LOG_PREFIX = "s3-access"
+
+# Elastic Load Balancing's log-delivery account per Region (Regions opened before August 2022;
+# newer Regions use the log-delivery service principal, which the policy grants as well).
+ELB_ACCOUNTS = {
+    "af-south-1": "098369216593",
+    "ap-east-1": "754344448648",
+    "ap-northeast-1": "582318560864",
+    "ap-northeast-2": "600734575887",
+    "ap-northeast-3": "383597477331",
+    "ap-south-1": "718504428378",
+    "ap-southeast-1": "114774131450",
+    "ap-southeast-2": "783225319266",
+    "ap-southeast-3": "589379963580",
+    "ca-central-1": "985666609251",
+    "eu-central-1": "054676820928",
+    "eu-north-1": "897822967062",
+    "eu-south-1": "635631232127",
+    "eu-west-1": "156460612806",
+    "eu-west-2": "652711504416",
+    "eu-west-3": "009996457667",
+    "me-south-1": "076674570225",
+    "sa-east-1": "507241528517",
+    "us-east-1": "127311923021",
+    "us-east-2": "033677994240",
+    "us-west-1": "027434742980",
+    "us-west-2": "797873946194",
+}
+
+
+@dataclass(frozen=True)
+class Data:
+    todos_table: Table
+    files_table: Table
+    files_bucket: Bucket
+    log_bucket: Bucket
+    log_bucket_policy: BucketPolicy
+    website_origin: Parameter
+    alb_log_prefix: str
+
+
+def _table(name: str, partition: str, sort: str, encryption: Encryption) -> Table:
+    return retain(
+        Table(
+            name,
+            BillingMode="PAY_PER_REQUEST",
+            AttributeDefinitions=[
+                AttributeDefinition(AttributeName=partition, AttributeType="S"),
+                AttributeDefinition(AttributeName=sort, AttributeType="S"),
+            ],
+            KeySchema=[
+                KeySchema(AttributeName=partition, KeyType="HASH"),
+                KeySchema(AttributeName=sort, KeyType="RANGE"),
+            ],
+            PointInTimeRecoverySpecification=PointInTimeRecoverySpecification(
+                PointInTimeRecoveryEnabled=True
+            ),
+            SSESpecification=SSESpecification(
+                SSEEnabled=True, SSEType="KMS", KMSMasterKeyId=GetAtt(encryption.key, "Arn")
+            ),
+            DeletionProtectionEnabled=True,
+        )
+    )
+
+
+def _deny_insecure_transport(bucket: Bucket) -> Statement:
+    return Statement(
+        Sid="DenyInsecureTransport",
+        Effect=Deny,
+        Principal=Principal("*"),
+        Action=[s3.Action("*")],
+        Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")],
+        Condition=Condition(Bool("aws:SecureTransport", "false")),
+    )
+
+
+def _private() -> PublicAccessBlockConfiguration:
+    return PublicAccessBlockConfiguration(
+        BlockPublicAcls=True,
+        BlockPublicPolicy=True,
+        IgnorePublicAcls=True,
+        RestrictPublicBuckets=True,
+    )
+
+
+def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
+    website_origin = t.add_parameter(
+        Parameter(
+            "WebsiteOrigin",
+            Type="String",
+            AllowedPattern=r"^https?://[A-Za-z0-9.-]+(:\d+)?$",
+            Description="Website origin (scheme://host[:port]) admitted by CORS on API and bucket",
+        )
+    )
+    todos = t.add_resource(_table("TodosTable", "userID", "todoID", encryption))
+    files = t.add_resource(_table("FilesTable", "todoID", "fileID", encryption))
+
+    log_bucket = t.add_resource(
+        checkov_skip(
+            retain(
+                Bucket(
+                    "LogBucket",
+                    # Elastic Load Balancing delivers access logs only to SSE-S3 buckets.
+                    BucketEncryption=BucketEncryption(
+                        ServerSideEncryptionConfiguration=[
+                            ServerSideEncryptionRule(
+                                ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
+                                    SSEAlgorithm="AES256"
+                                )
+                            )
+                        ]
+                    ),
+                    VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+                    PublicAccessBlockConfiguration=_private(),
+                    OwnershipControls=OwnershipControls(
+                        Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+                    ),
+                    LifecycleConfiguration=LifecycleConfiguration(
+                        Rules=[
+                            LifecycleRule(
+                                Id="expire-logs",
+                                Status="Enabled",
+                                ExpirationInDays=settings.access_log_expiry_days,
+                                NoncurrentVersionExpiration=NoncurrentVersionExpiration(
+                                    NoncurrentDays=settings.noncurrent_version_days
+                                ),
+                                AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
+                                    DaysAfterInitiation=settings.incomplete_upload_days
+                                ),
+                            )
+                        ]
+                    ),
+                )
+            ),
+            ("CKV_AWS_18", "This is the access-log destination; logging it into itself would loop"),
+        )
+    )
+    t.add_mapping(
+        "ElbLogDelivery", {region: {"Account": acct} for region, acct in ELB_ACCOUNTS.items()}
+    )
+    alb_logs = Sub(f"${{{log_bucket.title}.Arn}}/{ALB_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*")
+    log_bucket_policy = t.add_resource(
+        BucketPolicy(
+            "LogBucketPolicy",
+            Bucket=Ref(log_bucket),
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    _deny_insecure_transport(log_bucket),
+                    Statement(
+                        Sid="ElbAccountWritesAlbLogs",
+                        Effect=Allow,
+                        Principal=Principal(
+                            "AWS",
+                            Sub(
+                                "arn:${AWS::Partition}:iam::${Account}:root",
+                                Account=FindInMap("ElbLogDelivery", Ref("AWS::Region"), "Account"),
+                            ),
+                        ),
+                        Action=[s3.PutObject],
+                        Resource=[alb_logs],
+                    ),
+                    Statement(
+                        Sid="ElbServiceWritesAlbLogs",
+                        Effect=Allow,
+                        Principal=Principal(
+                            "Service", "logdelivery.elasticloadbalancing.amazonaws.com"
+                        ),
+                        Action=[s3.PutObject],
+                        Resource=[alb_logs],
+                    ),
+                    Statement(
+                        Sid="S3WritesServerAccessLogs",
+                        Effect=Allow,
+                        Principal=Principal("Service", "logging.s3.amazonaws.com"),
+                        Action=[s3.PutObject],
+                        Resource=[Sub(f"${{{log_bucket.title}.Arn}}/{S3_ACCESS_LOG_PREFIX}/*")],
+                        Condition=Condition(
+                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+                        ),
+                    ),
+                ],
+            ),
+        )
+    )
+
+    files_bucket = t.add_resource(
+        retain(
+            Bucket(
+                "FilesBucket",
+                BucketEncryption=BucketEncryption(
+                    ServerSideEncryptionConfiguration=[
+                        ServerSideEncryptionRule(
+                            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
+                                SSEAlgorithm="aws:kms",
+                                KMSMasterKeyID=GetAtt(encryption.key, "Arn"),
+                            ),
+                            BucketKeyEnabled=True,
+                        )
+                    ]
+                ),
+                VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
+                PublicAccessBlockConfiguration=_private(),
+                OwnershipControls=OwnershipControls(
+                    Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+                ),
+                LifecycleConfiguration=LifecycleConfiguration(
+                    Rules=[
+                        LifecycleRule(
+                            Id="expire-old-versions",
+                            Status="Enabled",
+                            NoncurrentVersionExpiration=NoncurrentVersionExpiration(
+                                NoncurrentDays=settings.noncurrent_version_days
+                            ),
+                            ExpiredObjectDeleteMarker=True,
+                        ),
+                        LifecycleRule(
+                            Id="abort-incomplete-uploads",
+                            Status="Enabled",
+                            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
+                                DaysAfterInitiation=settings.incomplete_upload_days
+                            ),
+                        ),
+                    ]
+                ),
+                # The browser uploads with a presigned POST and downloads with a presigned GET.
+                CorsConfiguration=CorsConfiguration(
+                    CorsRules=[
+                        CorsRules(
+                            Id="website",
+                            AllowedOrigins=[Ref(website_origin)],
+                            AllowedMethods=["GET", "POST"],
+                            AllowedHeaders=["*"],
+                            ExposedHeaders=["ETag"],
+                            MaxAge=3000,
+                        )
+                    ]
+                ),
+                LoggingConfiguration=LoggingConfiguration(
+                    DestinationBucketName=Ref(log_bucket),
+                    LogFilePrefix=f"{S3_ACCESS_LOG_PREFIX}/files-bucket/",
+                ),
+            )
+        )
+    )
+    t.add_resource(
+        BucketPolicy(
+            "FilesBucketPolicy",
+            Bucket=Ref(files_bucket),
+            PolicyDocument=PolicyDocument(
+                Version="2012-10-17", Statement=[_deny_insecure_transport(files_bucket)]
+            ),
+        )
+    )
+
+    add_output(t, "FilesBucketName", Ref(files_bucket), "Bucket of the todos' attachments")
+    add_output(t, "Region", Ref("AWS::Region"), "Region of the stack")
+    return Data(
+        todos_table=todos,
+        files_table=files,
+        files_bucket=files_bucket,
+        log_bucket=log_bucket,
+        log_bucket_policy=log_bucket_policy,
+        website_origin=website_origin,
+        alb_log_prefix=ALB_LOG_PREFIX,
+    )

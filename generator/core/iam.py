@@ -1,0 +1,210 @@
+"""IAM layer: task execution role, one least-privilege task role per service, container instances.
+
+Every document is an awacs object. The ECS and Application Auto Scaling service-linked roles are
+created by AWS on first use; declaring them here would fail in any account that already has them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import ecr, kms, logs, ssmmessages
+from awacs.aws import (
+    Action,
+    Allow,
+    Condition,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
+from awacs.sts import AssumeRole
+from troposphere import GetAtt, Ref, Sub, Template
+from troposphere.iam import InstanceProfile, Policy, Role
+
+from generator.config import Access, Settings
+from generator.core.data import Data
+from generator.core.encryption import Encryption
+from generator.core.observability import Logs
+from generator.core.registry import Registry
+from generator.naming import logical_id
+
+
+@dataclass(frozen=True)
+class Iam:
+    execution_role: Role
+    task_roles: dict[str, Role]  # service name -> role
+    instance_role: Role
+    instance_profile: InstanceProfile
+
+
+def _assumed_by(service: str) -> PolicyDocument:
+    return PolicyDocument(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Effect=Allow,
+                Principal=Principal("Service", service),
+                Action=[AssumeRole],
+            )
+        ],
+    )
+
+
+def _actions(names: tuple[str, ...]) -> list[Action]:
+    return [Action(*name.split(":", 1)) for name in names]
+
+
+def _task_statements(access: Access, data: Data, encryption: Encryption) -> list[Statement]:
+    """Exactly the calls the service makes, on its own tables and bucket only."""
+    statements: list[Statement] = []
+    for sid, actions, resource in (
+        ("TodosTable", access.todos_table, GetAtt(data.todos_table, "Arn")),
+        ("FilesTable", access.files_table, GetAtt(data.files_table, "Arn")),
+        ("FilesBucket", access.bucket, GetAtt(data.files_bucket, "Arn")),
+        ("FilesBucketObjects", access.bucket_objects, Sub(f"${{{data.files_bucket.title}.Arn}}/*")),
+    ):
+        if actions:
+            statements.append(
+                Statement(Sid=sid, Effect=Allow, Action=_actions(actions), Resource=[resource])
+            )
+    # The tables and the bucket are encrypted with the stack's key; use it only through them.
+    statements.append(
+        Statement(
+            Sid="DataKeyThroughDynamoDbAndS3",
+            Effect=Allow,
+            Action=[kms.Decrypt, kms.Encrypt, kms.GenerateDataKey, kms.DescribeKey],
+            Resource=[GetAtt(encryption.key, "Arn")],
+            Condition=Condition(
+                StringEquals(
+                    "kms:ViaService",
+                    [
+                        Sub("dynamodb.${AWS::Region}.amazonaws.com"),
+                        Sub("s3.${AWS::Region}.amazonaws.com"),
+                    ],
+                )
+            ),
+        )
+    )
+    # ECS Exec (Session Manager channels); these actions have no resource-level scoping.
+    statements.append(
+        Statement(
+            Sid="EcsExecSessionChannels",
+            Effect=Allow,
+            Action=[
+                ssmmessages.CreateControlChannel,
+                ssmmessages.CreateDataChannel,
+                ssmmessages.OpenControlChannel,
+                ssmmessages.OpenDataChannel,
+            ],
+            Resource=["*"],
+        )
+    )
+    return statements
+
+
+def add_iam(
+    t: Template,
+    settings: Settings,
+    encryption: Encryption,
+    data: Data,
+    registry: Registry,
+    logs_: Logs,
+) -> Iam:
+    execution_role = t.add_resource(
+        Role(
+            "TaskExecutionRole",
+            AssumeRolePolicyDocument=_assumed_by("ecs-tasks.amazonaws.com"),
+            Policies=[
+                Policy(
+                    PolicyName="pull-images-and-write-logs",
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Sid="RegistryLogin",  # account-wide by design of ECR
+                                Effect=Allow,
+                                Action=[ecr.GetAuthorizationToken],
+                                Resource=["*"],
+                            ),
+                            Statement(
+                                Sid="PullServiceImages",
+                                Effect=Allow,
+                                Action=[
+                                    ecr.BatchCheckLayerAvailability,
+                                    ecr.BatchGetImage,
+                                    ecr.GetDownloadUrlForLayer,
+                                ],
+                                Resource=[
+                                    GetAtt(repo, "Arn") for repo in registry.repositories.values()
+                                ],
+                            ),
+                            Statement(
+                                Sid="WriteServiceLogs",
+                                Effect=Allow,
+                                Action=[logs.CreateLogStream, logs.PutLogEvents],
+                                Resource=[
+                                    GetAtt(group, "Arn") for group in logs_.services.values()
+                                ],
+                            ),
+                        ],
+                    ),
+                )
+            ],
+        )
+    )
+
+    task_roles: dict[str, Role] = {}
+    for service in settings.services:
+        task_roles[service.name] = t.add_resource(
+            Role(
+                logical_id(service.name, "task-role"),
+                AssumeRolePolicyDocument=PolicyDocument(
+                    Version="2012-10-17",
+                    Statement=[
+                        Statement(
+                            Effect=Allow,
+                            Principal=Principal("Service", "ecs-tasks.amazonaws.com"),
+                            Action=[AssumeRole],
+                            # Only tasks of this account may assume it (confused deputy).
+                            Condition=Condition(
+                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+                            ),
+                        )
+                    ],
+                ),
+                Policies=[
+                    Policy(
+                        PolicyName=f"{service.name}-service-data-access",
+                        PolicyDocument=PolicyDocument(
+                            Version="2012-10-17",
+                            Statement=_task_statements(service.access, data, encryption),
+                        ),
+                    )
+                ],
+            )
+        )
+
+    instance_role = t.add_resource(
+        Role(
+            "ContainerInstanceRole",
+            AssumeRolePolicyDocument=_assumed_by("ec2.amazonaws.com"),
+            ManagedPolicyArns=[
+                Sub(
+                    "arn:${AWS::Partition}:iam::aws:policy/service-role/"
+                    "AmazonEC2ContainerServiceforEC2Role"
+                ),
+                # Session Manager instead of SSH.
+                Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+            ],
+        )
+    )
+    instance_profile = t.add_resource(
+        InstanceProfile("ContainerInstanceProfile", Roles=[Ref(instance_role)])
+    )
+    return Iam(
+        execution_role=execution_role,
+        task_roles=task_roles,
+        instance_role=instance_role,
+        instance_profile=instance_profile,
+    )

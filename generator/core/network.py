@@ -1,0 +1,337 @@
+"""Network layer: a VPC over three AZs, public/private subnets, NAT, NACLs, endpoints, flow logs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from awacs import logs
+from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.sts import AssumeRole
+from troposphere import (
+    Cidr,
+    Equals,
+    GetAtt,
+    GetAZs,
+    If,
+    Parameter,
+    Ref,
+    Select,
+    Sub,
+    Tags,
+    Template,
+)
+from troposphere.ec2 import (
+    EIP,
+    VPC,
+    FlowLog,
+    InternetGateway,
+    NatGateway,
+    NetworkAcl,
+    NetworkAclEntry,
+    PortRange,
+    Route,
+    RouteTable,
+    Subnet,
+    SubnetNetworkAclAssociation,
+    SubnetRouteTableAssociation,
+    VPCEndpoint,
+    VPCGatewayAttachment,
+)
+from troposphere.iam import Policy, Role
+from troposphere.logs import LogGroup
+
+from generator.config import Settings
+from generator.core.common import retain
+from generator.core.encryption import Encryption
+
+NAT_PER_AZ = "NatGatewayPerAz"
+ANYWHERE = "0.0.0.0/0"
+TCP = "6"
+
+
+@dataclass(frozen=True)
+class Network:
+    vpc: VPC
+    vpc_cidr: Parameter
+    public_subnets: tuple[Subnet, ...]
+    private_subnets: tuple[Subnet, ...]
+    private_route_tables: tuple[RouteTable, ...]
+
+
+def add_network(t: Template, settings: Settings, encryption: Encryption) -> Network:
+    vpc_cidr = t.add_parameter(
+        Parameter(
+            "VpcCidr",
+            Type="String",
+            Default="10.0.0.0/16",
+            AllowedPattern=r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])$",
+            Description="CIDR of the stack's VPC (/16 to /24); each subnet takes 1/16 of it",
+        )
+    )
+    nat_mode = t.add_parameter(
+        Parameter(
+            "NatGateways",
+            Type="String",
+            Default="PerAz",
+            AllowedValues=["PerAz", "Single"],
+            Description="One NAT gateway per AZ (survives an AZ outage) or a single one (cheaper)",
+        )
+    )
+    t.add_condition(NAT_PER_AZ, Equals(Ref(nat_mode), "PerAz"))
+
+    vpc = t.add_resource(
+        VPC(
+            "Vpc",
+            CidrBlock=Ref(vpc_cidr),
+            EnableDnsSupport=True,
+            EnableDnsHostnames=True,
+            Tags=Tags(Name=Sub("${AWS::StackName}")),
+        )
+    )
+    igw = t.add_resource(InternetGateway("InternetGateway"))
+    attachment = t.add_resource(
+        VPCGatewayAttachment(
+            "InternetGatewayAttachment", VpcId=Ref(vpc), InternetGatewayId=Ref(igw)
+        )
+    )
+    public_rt = t.add_resource(
+        RouteTable(
+            "PublicRouteTable", VpcId=Ref(vpc), Tags=Tags(Name=Sub("${AWS::StackName}-public"))
+        )
+    )
+    t.add_resource(
+        Route(
+            "PublicDefaultRoute",
+            DependsOn=attachment.title,
+            RouteTableId=Ref(public_rt),
+            DestinationCidrBlock=ANYWHERE,
+            GatewayId=Ref(igw),
+        )
+    )
+
+    subnet_cidrs = Cidr(Ref(vpc_cidr), 2 * settings.availability_zones, settings.subnet_host_bits)
+    public_subnets: list[Subnet] = []
+    private_subnets: list[Subnet] = []
+    private_rts: list[RouteTable] = []
+    nats: list[NatGateway] = []
+    for i in range(settings.availability_zones):
+        az = chr(ord("A") + i)
+        public = t.add_resource(
+            Subnet(
+                f"PublicSubnet{az}",
+                VpcId=Ref(vpc),
+                AvailabilityZone=Select(i, GetAZs("")),
+                CidrBlock=Select(i, subnet_cidrs),
+                MapPublicIpOnLaunch=False,  # only the NAT gateways live here, on Elastic IPs
+                Tags=Tags(Name=Sub(f"${{AWS::StackName}}-public-{az.lower()}")),
+            )
+        )
+        t.add_resource(
+            SubnetRouteTableAssociation(
+                f"PublicSubnet{az}RouteTableAssociation",
+                SubnetId=Ref(public),
+                RouteTableId=Ref(public_rt),
+            )
+        )
+        public_subnets.append(public)
+
+        # The first AZ always has a NAT gateway; the others only in PerAz mode.
+        condition = None if i == 0 else NAT_PER_AZ
+        eip = EIP(f"NatGateway{az}Eip", Domain="vpc", DependsOn=attachment.title)
+        nat = NatGateway(
+            f"NatGateway{az}",
+            AllocationId=GetAtt(eip, "AllocationId"),
+            SubnetId=Ref(public),
+            Tags=Tags(Name=Sub(f"${{AWS::StackName}}-nat-{az.lower()}")),
+        )
+        if condition:
+            eip.Condition = condition
+            nat.Condition = condition
+        t.add_resource(eip)
+        nats.append(t.add_resource(nat))
+
+        private = t.add_resource(
+            Subnet(
+                f"PrivateSubnet{az}",
+                VpcId=Ref(vpc),
+                AvailabilityZone=Select(i, GetAZs("")),
+                CidrBlock=Select(settings.availability_zones + i, subnet_cidrs),
+                MapPublicIpOnLaunch=False,
+                Tags=Tags(Name=Sub(f"${{AWS::StackName}}-private-{az.lower()}")),
+            )
+        )
+        private_rt = t.add_resource(
+            RouteTable(
+                f"PrivateRouteTable{az}",
+                VpcId=Ref(vpc),
+                Tags=Tags(Name=Sub(f"${{AWS::StackName}}-private-{az.lower()}")),
+            )
+        )
+        t.add_resource(
+            Route(
+                f"PrivateRouteTable{az}DefaultRoute",
+                RouteTableId=Ref(private_rt),
+                DestinationCidrBlock=ANYWHERE,
+                NatGatewayId=Ref(nat) if i == 0 else If(NAT_PER_AZ, Ref(nat), Ref(nats[0])),
+            )
+        )
+        t.add_resource(
+            SubnetRouteTableAssociation(
+                f"PrivateSubnet{az}RouteTableAssociation",
+                SubnetId=Ref(private),
+                RouteTableId=Ref(private_rt),
+            )
+        )
+        private_subnets.append(private)
+        private_rts.append(private_rt)
+
+    _add_network_acls(t, settings, vpc, vpc_cidr, public_subnets, private_subnets)
+
+    # DynamoDB and S3 traffic stays on the AWS network and costs no NAT processing.
+    for service in ("s3", "dynamodb"):
+        t.add_resource(
+            VPCEndpoint(
+                f"{'S3' if service == 's3' else 'DynamoDb'}GatewayEndpoint",
+                VpcId=Ref(vpc),
+                VpcEndpointType="Gateway",
+                ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
+                RouteTableIds=[Ref(rt) for rt in private_rts],
+            )
+        )
+
+    _add_flow_logs(t, settings, vpc, encryption)
+    return Network(
+        vpc=vpc,
+        vpc_cidr=vpc_cidr,
+        public_subnets=tuple(public_subnets),
+        private_subnets=tuple(private_subnets),
+        private_route_tables=tuple(private_rts),
+    )
+
+
+def _add_network_acls(
+    t: Template,
+    settings: Settings,
+    vpc: VPC,
+    vpc_cidr: Parameter,
+    public_subnets: list[Subnet],
+    private_subnets: list[Subnet],
+) -> None:
+    """Stateless rules per tier: each allow names its ports; replies ride on 1024-65535."""
+    https = (443, 443)
+    high_ports = (1024, 65535)
+    alb = (settings.alb_listener_port, settings.alb_listener_port)
+    container = (settings.container_port, settings.container_port)
+    dynamic = settings.ephemeral_ports
+    vpc_block = Ref(vpc_cidr)
+
+    # (tier, rule number, egress, ports, cidr): egress False = inbound.
+    tiers: dict[str, list[tuple[int, bool, tuple[int, int], object]]] = {
+        "Public": [
+            # NAT gateways: HTTPS from the private subnets out to AWS APIs and registries.
+            (100, False, https, vpc_block),
+            (110, False, high_ports, ANYWHERE),  # replies from the internet to NAT'd connections
+            (100, True, https, ANYWHERE),
+            (110, True, high_ports, vpc_block),  # replies to the private subnets
+        ],
+        "Private": [
+            (100, False, alb, vpc_block),  # VPC link -> ALB listener
+            (110, False, container, vpc_block),  # ALB -> Fargate task (awsvpc)
+            (120, False, dynamic, vpc_block),  # ALB -> container instance (dynamic host port)
+            (130, False, high_ports, ANYWHERE),  # replies from AWS APIs, endpoints and the ALB
+            (100, True, https, ANYWHERE),  # AWS APIs through NAT and the gateway endpoints
+            (110, True, alb, vpc_block),  # VPC link -> ALB listener
+            (120, True, container, vpc_block),  # ALB -> Fargate task
+            (130, True, dynamic, vpc_block),  # ALB -> container instance
+            (140, True, high_ports, vpc_block),  # replies to the VPC link and the ALB
+        ],
+    }
+    subnets = {"Public": public_subnets, "Private": private_subnets}
+    for tier, rules in tiers.items():
+        acl = t.add_resource(
+            NetworkAcl(
+                f"{tier}NetworkAcl",
+                VpcId=Ref(vpc),
+                Tags=Tags(Name=Sub(f"${{AWS::StackName}}-{tier.lower()}")),
+            )
+        )
+        for number, egress, (low, high), cidr in rules:
+            direction = "Egress" if egress else "Ingress"
+            t.add_resource(
+                NetworkAclEntry(
+                    f"{tier}NetworkAcl{direction}{number}",
+                    NetworkAclId=Ref(acl),
+                    RuleNumber=number,
+                    Protocol=TCP,
+                    RuleAction="allow",
+                    Egress=egress,
+                    CidrBlock=cidr,
+                    PortRange=PortRange(From=low, To=high),
+                )
+            )
+        for subnet in subnets[tier]:
+            t.add_resource(
+                SubnetNetworkAclAssociation(
+                    f"{subnet.title}NetworkAclAssociation",
+                    SubnetId=Ref(subnet),
+                    NetworkAclId=Ref(acl),
+                )
+            )
+
+
+def _add_flow_logs(t: Template, settings: Settings, vpc: VPC, encryption: Encryption) -> None:
+    log_group = t.add_resource(
+        retain(
+            LogGroup(
+                "VpcFlowLogGroup",
+                RetentionInDays=settings.flow_log_retention_days,
+                KmsKeyId=GetAtt(encryption.key, "Arn"),
+            )
+        )
+    )
+    role = t.add_resource(
+        Role(
+            "VpcFlowLogRole",
+            AssumeRolePolicyDocument=PolicyDocument(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Effect=Allow,
+                        Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
+                        Action=[AssumeRole],
+                    )
+                ],
+            ),
+            Policies=[
+                Policy(
+                    PolicyName="deliver-flow-logs",
+                    PolicyDocument=PolicyDocument(
+                        Version="2012-10-17",
+                        Statement=[
+                            Statement(
+                                Effect=Allow,
+                                Action=[
+                                    logs.CreateLogStream,
+                                    logs.PutLogEvents,
+                                    logs.DescribeLogStreams,
+                                ],
+                                Resource=[GetAtt(log_group, "Arn")],
+                            )
+                        ],
+                    ),
+                )
+            ],
+        )
+    )
+    t.add_resource(
+        FlowLog(
+            "VpcFlowLog",
+            ResourceId=Ref(vpc),
+            ResourceType="VPC",
+            TrafficType="ALL",
+            LogDestinationType="cloud-watch-logs",
+            LogGroupName=Ref(log_group),
+            DeliverLogsPermissionArn=GetAtt(role, "Arn"),
+            MaxAggregationInterval=60,
+        )
+    )

@@ -1,0 +1,350 @@
+"""Observability: log groups (created early, other layers write to them), alarms and a dashboard."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from troposphere import Equals, GetAtt, If, Not, Parameter, Ref, Sub, Template
+from troposphere.cloudwatch import (
+    Alarm,
+    Dashboard,
+    Metric,
+    MetricDataQuery,
+    MetricDimension,
+    MetricStat,
+)
+from troposphere.logs import LogGroup
+from troposphere.sns import Subscription, Topic
+
+from generator.config import Settings
+from generator.core.common import add_output, retain
+from generator.core.encryption import Encryption
+from generator.naming import logical_id
+
+if TYPE_CHECKING:
+    from generator.core.api import HttpApi
+    from generator.core.data import Data
+    from generator.core.loadbalancer import LoadBalancing
+    from generator.core.services import Services
+
+HAS_ALARM_EMAIL = "HasAlarmEmail"
+
+
+@dataclass(frozen=True)
+class Logs:
+    services: dict[str, LogGroup]  # service name -> log group
+    api_access: LogGroup
+
+
+def add_logs(t: Template, settings: Settings, encryption: Encryption) -> Logs:
+    def log_group(title: str) -> LogGroup:
+        # Kept when the stack goes: the events still expire after the retention period.
+        return t.add_resource(
+            retain(
+                LogGroup(
+                    title,
+                    RetentionInDays=settings.log_retention_days,
+                    KmsKeyId=GetAtt(encryption.key, "Arn"),
+                )
+            )
+        )
+
+    services = {s.name: log_group(logical_id(s.name, "log-group")) for s in settings.services}
+    for name, group in services.items():
+        add_output(
+            t, logical_id(name, "log-group-name"), Ref(group), f"Log group of the {name} service"
+        )
+    return Logs(services=services, api_access=log_group("HttpApiAccessLogGroup"))
+
+
+def add_observability(
+    t: Template,
+    settings: Settings,
+    encryption: Encryption,
+    data: Data,
+    lb: LoadBalancing,
+    services: Services,
+    api: HttpApi,
+    cluster: Any,
+) -> Topic:
+    email = t.add_parameter(
+        Parameter(
+            "AlarmEmail",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^[^@\s]+@[^@\s]+$",
+            Description="E-mail address subscribed to the alarms (empty: no subscription)",
+        )
+    )
+    t.add_condition(HAS_ALARM_EMAIL, Not(Equals(Ref(email), "")))
+    topic = t.add_resource(
+        Topic(
+            "AlarmTopic",
+            DisplayName=Sub("${AWS::StackName} alarms"),
+            KmsMasterKeyId=GetAtt(encryption.key, "Arn"),
+            Subscription=If(
+                HAS_ALARM_EMAIL,
+                [Subscription(Protocol="email", Endpoint=Ref(email))],
+                Ref("AWS::NoValue"),
+            ),
+        )
+    )
+
+    lb_name = GetAtt(lb.load_balancer, "LoadBalancerFullName")
+
+    def alarm(title: str, description: str, **props: Any) -> Alarm:
+        props.setdefault("EvaluationPeriods", 1)
+        if props.setdefault("Period", 60) is None:
+            del props["Period"]  # metric math: the period is on each query
+        props.setdefault("TreatMissingData", "notBreaching")
+        return t.add_resource(
+            Alarm(
+                title,
+                AlarmDescription=description,
+                AlarmActions=[Ref(topic)],
+                OKActions=[Ref(topic)],
+                **props,
+            )
+        )
+
+    alarm(
+        "LoadBalancer5xxAlarm",
+        "The ALB itself answers 5XX (no healthy target, or a target that fails)",
+        Namespace="AWS/ApplicationELB",
+        MetricName="HTTPCode_ELB_5XX_Count",
+        Dimensions=[MetricDimension(Name="LoadBalancer", Value=lb_name)],
+        Statistic="Sum",
+        Threshold=settings.elb_5xx_threshold,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    for name, target_group in lb.target_groups.items():
+        tg_dims = [
+            MetricDimension(Name="LoadBalancer", Value=lb_name),
+            MetricDimension(Name="TargetGroup", Value=GetAtt(target_group, "TargetGroupFullName")),
+        ]
+        alarm(
+            logical_id(name, "target-5xx-alarm"),
+            f"The {name} service answers 5XX",
+            Namespace="AWS/ApplicationELB",
+            MetricName="HTTPCode_Target_5XX_Count",
+            Dimensions=tg_dims,
+            Statistic="Sum",
+            Threshold=5,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+        alarm(
+            logical_id(name, "unhealthy-hosts-alarm"),
+            f"A {name} target fails its health check",
+            Namespace="AWS/ApplicationELB",
+            MetricName="UnHealthyHostCount",
+            Dimensions=tg_dims,
+            Statistic="Maximum",
+            Threshold=1,
+            EvaluationPeriods=2,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+    for name, service in services.services.items():
+        ecs_dims = [
+            MetricDimension(Name="ClusterName", Value=Ref(cluster)),
+            MetricDimension(Name="ServiceName", Value=GetAtt(service, "Name")),
+        ]
+        for metric, threshold in (
+            ("CPUUtilization", settings.cpu_alarm_percent),
+            ("MemoryUtilization", settings.memory_alarm_percent),
+        ):
+            alarm(
+                logical_id(name, metric.removesuffix("Utilization").lower(), "alarm"),
+                f"The {name} service's average {metric} stays >= {threshold} %",
+                Namespace="AWS/ECS",
+                MetricName=metric,
+                Dimensions=ecs_dims,
+                Statistic="Average",
+                Threshold=threshold,
+                EvaluationPeriods=3,
+                ComparisonOperator="GreaterThanOrEqualToThreshold",
+            )
+    api_dims = [
+        MetricDimension(Name="ApiId", Value=Ref(api.api)),
+        MetricDimension(Name="Stage", Value=api.stage.StageName),
+    ]
+    alarm(
+        "HttpApi5xxAlarm",
+        "The API answers 5xx",
+        Namespace="AWS/ApiGateway",
+        MetricName="5xx",
+        Dimensions=api_dims,
+        Statistic="Sum",
+        Threshold=5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    alarm(
+        "HttpApiLatencyAlarm",
+        f"The API's p90 latency stays above {settings.api_latency_p90_ms} ms",
+        Namespace="AWS/ApiGateway",
+        MetricName="Latency",
+        Dimensions=api_dims,
+        ExtendedStatistic="p90",
+        Threshold=settings.api_latency_p90_ms,
+        EvaluationPeriods=5,
+        ComparisonOperator="GreaterThanThreshold",
+    )
+    for table in (data.todos_table, data.files_table):
+        # ThrottledRequests is published per operation; the per-table throttle events add up.
+        alarm(
+            f"{table.title}ThrottleAlarm",
+            f"DynamoDB throttles reads or writes on {table.title}",
+            Metrics=[
+                *(
+                    MetricDataQuery(
+                        Id=metric_id,
+                        ReturnData=False,
+                        MetricStat=MetricStat(
+                            Metric=Metric(
+                                Namespace="AWS/DynamoDB",
+                                MetricName=metric,
+                                Dimensions=[MetricDimension(Name="TableName", Value=Ref(table))],
+                            ),
+                            Period=60,
+                            Stat="Sum",
+                        ),
+                    )
+                    for metric_id, metric in (
+                        ("reads", "ReadThrottleEvents"),
+                        ("writes", "WriteThrottleEvents"),
+                    )
+                ),
+                MetricDataQuery(
+                    Id="throttles",
+                    Expression="reads + writes",
+                    Label="Throttle events",
+                    ReturnData=True,
+                ),
+            ],
+            Period=None,
+            Threshold=1,
+            ComparisonOperator="GreaterThanOrEqualToThreshold",
+        )
+
+    _add_dashboard(t, lb, services, api, data, cluster)
+    return topic
+
+
+def _add_dashboard(
+    t: Template,
+    lb: LoadBalancing,
+    services: Services,
+    api: HttpApi,
+    data: Data,
+    cluster: Any,
+) -> None:
+    """The alarms' metrics; Fn::Sub fills the placeholders, so the generated body is stable."""
+    variables: dict[str, Any] = {
+        "LoadBalancerFullName": GetAtt(lb.load_balancer, "LoadBalancerFullName"),
+        "ClusterName": Ref(cluster),
+        "ApiId": Ref(api.api),
+    }
+    elb = "AWS/ApplicationELB"
+    lb_ref = "${LoadBalancerFullName}"
+    widgets: list[dict[str, Any]] = []
+
+    def widget(title: str, metrics: list[list[Any]], stat: str = "Sum") -> None:
+        index = len(widgets)
+        widgets.append(
+            {
+                "type": "metric",
+                "x": (index % 2) * 12,
+                "y": (index // 2) * 6,
+                "width": 12,
+                "height": 6,
+                "properties": {
+                    "title": title,
+                    "region": "${AWS::Region}",
+                    "stat": stat,
+                    "period": 60,
+                    "view": "timeSeries",
+                    "metrics": metrics,
+                },
+            }
+        )
+
+    widget(
+        "ALB 5XX",
+        [
+            [elb, "HTTPCode_ELB_5XX_Count", "LoadBalancer", lb_ref],
+            *[
+                [
+                    elb,
+                    "HTTPCode_Target_5XX_Count",
+                    "LoadBalancer",
+                    lb_ref,
+                    "TargetGroup",
+                    f"${{{name}Tg}}",
+                ]
+                for name in lb.target_groups
+            ],
+        ],
+    )
+    widget(
+        "Unhealthy targets",
+        [
+            [elb, "UnHealthyHostCount", "LoadBalancer", lb_ref, "TargetGroup", f"${{{name}Tg}}"]
+            for name in lb.target_groups
+        ],
+        stat="Maximum",
+    )
+    for name, target_group in lb.target_groups.items():
+        variables[f"{name}Tg"] = GetAtt(target_group, "TargetGroupFullName")
+    for metric in ("CPUUtilization", "MemoryUtilization"):
+        widget(
+            f"Services {metric}",
+            [
+                [
+                    "AWS/ECS",
+                    metric,
+                    "ClusterName",
+                    "${ClusterName}",
+                    "ServiceName",
+                    f"${{{name}Service}}",
+                ]
+                for name in services.services
+            ],
+            stat="Average",
+        )
+    for name, service in services.services.items():
+        variables[f"{name}Service"] = GetAtt(service, "Name")
+    widget(
+        "API 5xx and latency (p90)",
+        [
+            ["AWS/ApiGateway", "5xx", "ApiId", "${ApiId}", "Stage", api.stage.StageName],
+            [
+                "AWS/ApiGateway",
+                "Latency",
+                "ApiId",
+                "${ApiId}",
+                "Stage",
+                api.stage.StageName,
+                {"stat": "p90", "yAxis": "right"},
+            ],
+        ],
+    )
+    widget(
+        "DynamoDB throttle events",
+        [
+            ["AWS/DynamoDB", metric, "TableName", f"${{{table.title}Name}}"]
+            for table in (data.todos_table, data.files_table)
+            for metric in ("ReadThrottleEvents", "WriteThrottleEvents")
+        ],
+    )
+    for table in (data.todos_table, data.files_table):
+        variables[f"{table.title}Name"] = Ref(table)
+
+    body = json.dumps({"widgets": widgets}, sort_keys=True)
+    t.add_resource(
+        Dashboard(
+            "Dashboard",
+            DashboardName=Sub("${AWS::StackName}"),
+            DashboardBody=Sub(body, **variables),
+        )
+    )

@@ -1,0 +1,279 @@
+"""Services layer: one hardened task definition and one ECS service per app service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from troposphere import GetAtt, If, NoValue, Parameter, Ref, Sub, Template
+from troposphere.ecs import (
+    AwsvpcConfiguration,
+    CapacityProviderStrategy,
+    ContainerDefinition,
+    DeploymentCircuitBreaker,
+    DeploymentConfiguration,
+    Environment,
+    HealthCheck,
+    KernelCapabilities,
+    LinuxParameters,
+    LoadBalancer,
+    LogConfiguration,
+    MountPoint,
+    NetworkConfiguration,
+    PlacementStrategy,
+    PortMapping,
+    Service,
+    TaskDefinition,
+    Volume,
+)
+
+from generator.config import ServiceSpec, Settings
+from generator.core.auth import Auth
+from generator.core.common import add_output
+from generator.core.compute import Compute
+from generator.core.data import Data
+from generator.core.iam import Iam
+from generator.core.loadbalancer import LoadBalancing
+from generator.core.network import Network
+from generator.core.observability import Logs
+from generator.core.registry import Registry
+from generator.core.security import Security
+from generator.naming import logical_id
+
+# A git tag or commit: anything but the mutable `latest` (CloudFormation patterns are Java regexes).
+IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
+# Writable scratch space on a read-only root filesystem: /tmp for gunicorn, and the directories
+# the ECS Exec agent writes to (it cannot start on a read-only root otherwise).
+WRITABLE_PATHS = {
+    "tmp": "/tmp",  # noqa: S108 - a per-task volume, not the host's /tmp
+    "ecs-exec-agent": "/managed-agents",
+    "ecs-exec-state": "/var/lib/amazon/ssm",
+    "ecs-exec-logs": "/var/log/amazon/ssm",
+}
+
+
+@dataclass(frozen=True)
+class Services:
+    services: dict[str, Service]  # service name -> ECS service
+    task_definitions: dict[str, TaskDefinition]
+    min_tasks: dict[str, Parameter]
+    max_tasks: dict[str, Parameter]
+
+
+def _environment(
+    settings: Settings, data: Data, auth: Auth, log_level: Parameter
+) -> list[Environment]:
+    values = {
+        "AWS_REGION": Ref("AWS::Region"),
+        "TODOS_TABLE": Ref(data.todos_table),
+        "FILES_TABLE": Ref(data.files_table),
+        "FILES_BUCKET": Ref(data.files_bucket),
+        "COGNITO_USER_POOL_ID": Ref(auth.user_pool),
+        "COGNITO_APP_CLIENT_ID": Ref(auth.client),
+        "PORT": str(settings.container_port),
+        "LOG_LEVEL": Ref(log_level),
+        "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
+    }
+    return [Environment(Name=name, Value=value) for name, value in sorted(values.items())]
+
+
+def _container(
+    settings: Settings,
+    service: ServiceSpec,
+    image: Sub,
+    environment: list[Environment],
+    log_group: object,
+) -> ContainerDefinition:
+    port = settings.container_port
+    probe = (
+        "import urllib.request; "
+        f"urllib.request.urlopen('http://127.0.0.1:{port}{settings.health_check_path}', timeout=3)"
+    )
+    return ContainerDefinition(
+        Name=service.name,
+        Image=image,
+        Essential=True,
+        # No HostPort: bridge mode picks a dynamic host port, awsvpc uses the container port.
+        PortMappings=[PortMapping(ContainerPort=port, Protocol="tcp")],
+        Environment=environment,
+        User=settings.container_user,
+        ReadonlyRootFilesystem=True,
+        Privileged=False,
+        Memory=service.memory,
+        LinuxParameters=LinuxParameters(
+            InitProcessEnabled=True,  # reaps ECS Exec sessions' processes
+            Capabilities=KernelCapabilities(Drop=["ALL"]),
+        ),
+        MountPoints=[
+            MountPoint(SourceVolume=name, ContainerPath=path, ReadOnly=False)
+            for name, path in WRITABLE_PATHS.items()
+        ],
+        HealthCheck=HealthCheck(
+            Command=["CMD", "python", "-c", probe],
+            Interval=settings.health_check_interval,
+            Timeout=settings.health_check_timeout,
+            Retries=3,
+            StartPeriod=10,
+        ),
+        StopTimeout=settings.deregistration_delay,
+        LogConfiguration=LogConfiguration(
+            LogDriver="awslogs",
+            Options={
+                "awslogs-group": Ref(log_group),
+                "awslogs-region": Ref("AWS::Region"),
+                "awslogs-stream-prefix": service.name,
+                "mode": "non-blocking",
+                "max-buffer-size": "4m",
+            },
+        ),
+    )
+
+
+def add_services(
+    t: Template,
+    settings: Settings,
+    network: Network,
+    security: Security,
+    data: Data,
+    auth: Auth,
+    registry: Registry,
+    logs: Logs,
+    iam: Iam,
+    compute: Compute,
+    lb: LoadBalancing,
+) -> Services:
+    log_level = t.add_parameter(
+        Parameter(
+            "ServiceLogLevel",
+            Type="String",
+            Default="INFO",
+            AllowedValues=["DEBUG", "INFO", "WARNING", "ERROR"],
+            Description="LOG_LEVEL of both services",
+        )
+    )
+    environment = _environment(settings, data, auth, log_level)
+    fargate = compute.use_fargate
+
+    services: dict[str, Service] = {}
+    task_definitions: dict[str, TaskDefinition] = {}
+    min_tasks: dict[str, Parameter] = {}
+    max_tasks: dict[str, Parameter] = {}
+    for service in settings.services:
+        title = logical_id(service.name)
+        tag = t.add_parameter(
+            Parameter(
+                f"{title}ServiceImageTag",
+                Type="String",
+                AllowedPattern=IMAGE_TAG_PATTERN,
+                ConstraintDescription="an immutable tag (for example the git commit), never latest",
+                Description=f"Tag of the {service.name} service's image in its ECR repository",
+            )
+        )
+        min_tasks[service.name] = t.add_parameter(
+            Parameter(
+                f"{title}ServiceMinTasks",
+                Type="Number",
+                Default=2,
+                MinValue=1,
+                Description=f"Minimum number of {service.name} tasks",
+            )
+        )
+        max_tasks[service.name] = t.add_parameter(
+            Parameter(
+                f"{title}ServiceMaxTasks",
+                Type="Number",
+                Default=8,
+                MinValue=1,
+                Description=f"Maximum number of {service.name} tasks",
+            )
+        )
+        repository = registry.repositories[service.name]
+        image = Sub(f"${{{repository.title}.RepositoryUri}}:${{{tag.title}}}")
+        task_definition = t.add_resource(
+            TaskDefinition(
+                logical_id(service.name, "task-definition"),
+                Family=Sub(f"${{AWS::StackName}}-{service.name}"),
+                RequiresCompatibilities=If(fargate, ["FARGATE"], ["EC2"]),
+                NetworkMode=If(fargate, "awsvpc", "bridge"),
+                Cpu=str(service.cpu),
+                Memory=str(service.memory),
+                ExecutionRoleArn=GetAtt(iam.execution_role, "Arn"),
+                TaskRoleArn=GetAtt(iam.task_roles[service.name], "Arn"),
+                Volumes=[Volume(Name=name) for name in WRITABLE_PATHS],
+                ContainerDefinitions=[
+                    _container(settings, service, image, environment, logs.services[service.name])
+                ],
+            )
+        )
+        ecs_service = t.add_resource(
+            Service(
+                logical_id(service.name, "service"),
+                # The target group must be attached to the ALB before a service registers in it.
+                DependsOn=[
+                    lb.listener_rules[service.name].title,
+                    compute.capacity_association.title,
+                ],
+                Cluster=Ref(compute.cluster),
+                TaskDefinition=Ref(task_definition),
+                CapacityProviderStrategy=If(
+                    fargate,
+                    [CapacityProviderStrategy(CapacityProvider="FARGATE", Weight=1, Base=0)],
+                    [
+                        CapacityProviderStrategy(
+                            CapacityProvider=Ref(compute.capacity_provider), Weight=1, Base=0
+                        )
+                    ],
+                ),
+                # DesiredCount is left to Application Auto Scaling (min/max parameters), so a
+                # stack update never resets a scaled-out service.
+                LoadBalancers=[
+                    LoadBalancer(
+                        ContainerName=service.name,
+                        ContainerPort=settings.container_port,
+                        TargetGroupArn=Ref(lb.target_groups[service.name]),
+                    )
+                ],
+                HealthCheckGracePeriodSeconds=settings.health_check_grace_period,
+                DeploymentConfiguration=DeploymentConfiguration(
+                    MinimumHealthyPercent=100,
+                    MaximumPercent=200,
+                    DeploymentCircuitBreaker=DeploymentCircuitBreaker(Enable=True, Rollback=True),
+                ),
+                PlacementStrategies=If(
+                    fargate,
+                    NoValue,
+                    [
+                        PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
+                        PlacementStrategy(Type="binpack", Field="memory"),
+                    ],
+                ),
+                NetworkConfiguration=If(
+                    fargate,
+                    NetworkConfiguration(
+                        AwsvpcConfiguration=AwsvpcConfiguration(
+                            AssignPublicIp="DISABLED",
+                            Subnets=[Ref(subnet) for subnet in network.private_subnets],
+                            SecurityGroups=[GetAtt(security.task, "GroupId")],
+                        )
+                    ),
+                    NoValue,
+                ),
+                EnableExecuteCommand=True,
+                EnableECSManagedTags=True,
+                PropagateTags="SERVICE",
+            )
+        )
+        add_output(
+            t,
+            logical_id(service.name, "service-name"),
+            GetAtt(ecs_service, "Name"),
+            f"ECS service of the {service.name} service",
+        )
+        services[service.name] = ecs_service
+        task_definitions[service.name] = task_definition
+    return Services(
+        services=services,
+        task_definitions=task_definitions,
+        min_tasks=min_tasks,
+        max_tasks=max_tasks,
+    )
