@@ -1,0 +1,1 @@
+"""Code both services share: configuration, identity, errors, logging, AWS clients, OpenAPI."""

@@ -1,0 +1,61 @@
+"""What both services' application factories share."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+
+from flask import Blueprint, Flask, jsonify
+from flask.typing import ResponseReturnValue
+
+from common import auth, errors, logs
+from common.aws import Clients, make_clients
+from common.config import Settings, load_settings
+from common.openapi import Operation, build_document, common_operations
+
+# JSON bodies here are small (a todo's notes at most); anything larger is refused with 413.
+MAX_BODY_BYTES = 64 * 1024
+
+
+def build_app(
+    import_name: str,
+    config: Mapping[str, str] | None,
+    *,
+    title: str,
+    description: str,
+    operations: list[Operation],
+    blueprints: Callable[[Settings], list[Blueprint]],
+) -> Flask:
+    settings = load_settings(config)
+    logs.configure(settings.log_level)
+    app = Flask(import_name)
+    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.extensions["settings"] = settings
+    app.extensions["aws"] = make_clients(settings)
+    errors.init_app(app)
+    auth.init_app(app, settings)
+    logs.init_app(app, expose_aws_calls=settings.expose_aws_calls)
+
+    document = build_document(title, description, common_operations() + operations)
+
+    @app.get("/health")
+    def health() -> ResponseReturnValue:
+        return jsonify({"status": "ok"})
+
+    @app.get("/openapi.json")
+    def openapi() -> ResponseReturnValue:
+        return jsonify(document)
+
+    for blueprint in blueprints(settings):
+        app.register_blueprint(blueprint)
+    return app
+
+
+def clients(app: Flask) -> Clients:
+    found: Clients = app.extensions["aws"]
+    return found
+
+
+def settings_of(app: Flask) -> Settings:
+    found: Settings = app.extensions["settings"]
+    return found

@@ -1,0 +1,27 @@
+"""The files service: attachments. Gunicorn loads `files_service:create_app()`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from common.config import Settings
+from common.factory import build_app
+from flask import Blueprint, Flask
+
+from files_service import files
+
+
+def _blueprints(_: Settings) -> list[Blueprint]:
+    return [files.bp]
+
+
+def create_app(config: Mapping[str, str] | None = None) -> Flask:
+    return build_app(
+        __name__,
+        config,
+        title="todo files service",
+        description="Attachments of the caller's todos, uploaded and downloaded with presigned "
+        "S3 requests. Identity is the `sub` of a verified Cognito token.",
+        operations=files.OPERATIONS,
+        blueprints=_blueprints,
+    )

@@ -1,0 +1,84 @@
+"""Attachment bodies: these models validate requests and generate the OpenAPI document."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+MAX_NAME = 255
+MAX_PAGE = 100
+
+# No control characters and no path separators: the name ends up in Content-Disposition.
+FileName = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_NAME, pattern=r"^[^\u0000-\u001f\u007f/\\]+$"),
+]
+# type/subtype as RFC 6838 restricts them, no parameters: S3 pins it exactly in the upload policy.
+ContentType = Annotated[
+    str,
+    StringConstraints(
+        max_length=255,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$",
+    ),
+]
+
+
+class FileRegister(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, title="FileRegister")
+
+    name: FileName = Field(description="the file's name, shown on download")
+    contentType: ContentType = Field(description="MIME type, e.g. image/png")
+    size: int = Field(
+        ge=1, description="exact size in bytes; above the service's MAX_UPLOAD_BYTES answers 413"
+    )
+
+
+class File(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="File")
+
+    fileId: str = Field(json_schema_extra={"format": "uuid"})
+    todoId: str = Field(json_schema_extra={"format": "uuid"})
+    name: str
+    contentType: str
+    size: int
+    createdAt: datetime
+
+
+class DownloadableFile(File):
+    model_config = ConfigDict(extra="forbid", title="DownloadableFile")
+
+    downloadUrl: str = Field(description="presigned GET, valid for a few minutes, as attachment")
+
+
+class FileList(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="FileList")
+
+    items: list[DownloadableFile]
+    nextCursor: str | None = Field(
+        description="pass as `cursor` for the next page; null at the end"
+    )
+
+
+class Upload(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="Upload")
+
+    url: str = Field(description="POST a multipart/form-data body here")
+    fields: dict[str, str] = Field(description="form fields to send before the file field")
+    expiresIn: int = Field(description="seconds the upload policy stays valid")
+    maxBytes: int = Field(description="the exact size S3 will accept")
+
+
+class RegisteredFile(BaseModel):
+    model_config = ConfigDict(extra="forbid", title="RegisteredFile")
+
+    file: File
+    upload: Upload
+
+
+class FileListQuery(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    limit: int = Field(default=MAX_PAGE, ge=1, le=MAX_PAGE, description="page size")
+    cursor: str = Field(default="", max_length=1024, description="from the previous page")

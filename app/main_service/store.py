@@ -1,0 +1,285 @@
+"""Todos in DynamoDB, with the list order kept in a sort key so a page is one Query.
+
+List order ("open first, then by due date, then newest") lives in the number `listKey`,
+the sort key of the local secondary index `listOrder` (partition `userID`):
+
+    listKey = statusPart + restPart
+    statusPart = 0 while open, 10**30 once completed
+    restPart = dueDay * 10**15 + (10**15 - 1 - createdMs)   (dueDay 9_999_999 when none)
+
+A page is one Query of the caller's partition in that index, in key order, starting after the
+cursor's key. An update stays one UpdateItem: DynamoDB evaluates `SET a = :x + b` against the
+item as stored, so changing only `completed` writes `listKey = :status + restPart`, changing
+only `dateDue` writes `listKey = statusPart + :rest` (createdMs comes from the UUIDv7 todo ID),
+and concurrent updates serialise on the item. A todo being deleted has no `listKey`, which
+drops it from the (sparse) index: it vanishes from lists at once.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, date, datetime
+from typing import Any
+
+from boto3.dynamodb.types import TypeDeserializer
+from botocore.exceptions import ClientError
+from common import cursor as cursors
+from common.errors import NotFound, Unavailable
+from common.ids import created_ms, is_todo_id, new_todo_id
+
+STATUS_DONE = 10**30
+NO_DUE_DAY = 9_999_999
+CREATED_SPAN = 10**15
+MAX_LIST_KEY = 2 * STATUS_DONE
+# While searching, a page reads this many index entries and returns up to `limit` matches:
+# still one Query per page, with fewer near-empty pages.
+SEARCH_READ = 200
+S3_DELETE_BATCH = 1000
+DYNAMODB_WRITE_BATCH = 25
+QUERY_PAGE = 1000
+UNPROCESSED_RETRIES = 8
+
+_deserializer = TypeDeserializer()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def status_part(completed: bool) -> int:
+    return STATUS_DONE if completed else 0
+
+
+def rest_part(date_due: date | None, todo_id: str) -> int:
+    day = date_due.toordinal() if date_due is not None else NO_DUE_DAY
+    return day * CREATED_SPAN + (CREATED_SPAN - 1 - created_ms(todo_id))
+
+
+def to_public(item: dict[str, Any]) -> dict[str, Any]:
+    plain = {key: _deserializer.deserialize(value) for key, value in item.items()}
+    return {
+        "todoId": plain["todoID"],
+        "title": plain["title"],
+        "description": plain.get("description", ""),
+        "notes": plain.get("notes", ""),
+        "dateDue": plain.get("dateDue"),
+        "completed": bool(plain.get("completed", False)),
+        "createdAt": plain["createdAt"],
+        "updatedAt": plain["updatedAt"],
+    }
+
+
+def _is_conditional_failure(error: ClientError) -> bool:
+    return bool(error.response.get("Error", {}).get("Code") == "ConditionalCheckFailedException")
+
+
+@dataclass(frozen=True)
+class TodoStore:
+    dynamodb: Any
+    s3: Any
+    todos_table: str
+    files_table: str
+    files_bucket: str
+    list_index: str
+
+    # -- one todo ------------------------------------------------------------------------
+    def create(
+        self, sub: str, title: str, description: str, date_due: date | None
+    ) -> dict[str, Any]:
+        todo_id = new_todo_id()
+        now = _now()
+        item: dict[str, Any] = {
+            "userID": {"S": sub},
+            "todoID": {"S": todo_id},
+            "title": {"S": title},
+            "titleSearch": {"S": title.casefold()},
+            "description": {"S": description},
+            "notes": {"S": ""},
+            "completed": {"BOOL": False},
+            "createdAt": {"S": now},
+            "updatedAt": {"S": now},
+            "statusPart": {"N": "0"},
+            "restPart": {"N": str(rest_part(date_due, todo_id))},
+            "listKey": {"N": str(rest_part(date_due, todo_id))},
+        }
+        if date_due is not None:
+            item["dateDue"] = {"S": date_due.isoformat()}
+        self.dynamodb.put_item(
+            TableName=self.todos_table,
+            Item=item,
+            ConditionExpression="attribute_not_exists(todoID)",
+        )
+        return to_public(item)
+
+    def get(self, sub: str, todo_id: str) -> dict[str, Any]:
+        response = self.dynamodb.get_item(
+            TableName=self.todos_table,
+            Key=self._key(sub, todo_id),
+            ConsistentRead=True,
+        )
+        item = response.get("Item")
+        if item is None or "deleting" in item:
+            raise NotFound("todo")
+        return to_public(item)
+
+    def update(self, sub: str, todo_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        sets = ["updatedAt = :updatedAt"]
+        removes: list[str] = []
+        values: dict[str, Any] = {":updatedAt": {"S": _now()}}
+        if "title" in changes:
+            sets += ["title = :title", "titleSearch = :titleSearch"]
+            values[":title"] = {"S": changes["title"]}
+            values[":titleSearch"] = {"S": changes["title"].casefold()}
+        for name in ("description", "notes"):
+            if name in changes:
+                sets.append(f"{name} = :{name}")
+                values[f":{name}"] = {"S": changes[name]}
+        if "completed" in changes:
+            sets += ["completed = :completed", "statusPart = :status"]
+            values[":completed"] = {"BOOL": changes["completed"]}
+            values[":status"] = {"N": str(status_part(changes["completed"]))}
+        if "dateDue" in changes:
+            due: date | None = changes["dateDue"]
+            if due is None:
+                removes.append("dateDue")
+            else:
+                sets.append("dateDue = :dateDue")
+                values[":dateDue"] = {"S": due.isoformat()}
+            sets.append("restPart = :rest")
+            values[":rest"] = {"N": str(rest_part(due, todo_id))}
+        if "completed" in changes and "dateDue" in changes:
+            sets.append("listKey = :status + :rest")
+        elif "completed" in changes:
+            sets.append("listKey = :status + restPart")
+        elif "dateDue" in changes:
+            sets.append("listKey = statusPart + :rest")
+        expression = "SET " + ", ".join(sets) + (" REMOVE " + ", ".join(removes) if removes else "")
+        try:
+            response = self.dynamodb.update_item(
+                TableName=self.todos_table,
+                Key=self._key(sub, todo_id),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(todoID) AND attribute_not_exists(deleting)",
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                raise NotFound("todo") from None
+            raise
+        return to_public(response["Attributes"])
+
+    # -- the list ------------------------------------------------------------------------
+    def page(
+        self, sub: str, limit: int, search: str, cursor: str
+    ) -> tuple[list[dict[str, Any]], str | None]:
+        needle = search.casefold()
+        params: dict[str, Any] = {
+            "TableName": self.todos_table,
+            "IndexName": self.list_index,
+            "KeyConditionExpression": "userID = :user",
+            "ExpressionAttributeValues": {":user": {"S": sub}},
+            "ScanIndexForward": True,
+            "ConsistentRead": True,
+            "Limit": max(limit + 1, SEARCH_READ) if needle else limit + 1,
+        }
+        if needle:
+            params["FilterExpression"] = "contains(titleSearch, :needle)"
+            params["ExpressionAttributeValues"][":needle"] = {"S": needle}
+        if cursor:
+            params["ExclusiveStartKey"] = self._start_key(sub, cursor, needle)
+        response = self.dynamodb.query(**params)
+        items: list[dict[str, Any]] = response.get("Items", [])
+        next_position: dict[str, Any] | None = None
+        if len(items) > limit:
+            items = items[:limit]
+            next_position = items[-1]
+        elif "LastEvaluatedKey" in response:
+            next_position = response["LastEvaluatedKey"]
+        next_cursor = None
+        if next_position is not None:
+            next_cursor = cursors.encode(
+                {"k": next_position["listKey"]["N"], "id": next_position["todoID"]["S"]},
+                sub,
+                needle,
+            )
+        return [to_public(item) for item in items], next_cursor
+
+    def _start_key(self, sub: str, cursor: str, needle: str) -> dict[str, Any]:
+        position = cursors.decode(cursor, sub, needle)
+        list_key, todo_id = position.get("k", ""), position.get("id", "")
+        if set(position) != {"k", "id"} or not list_key.isdigit() or len(list_key) > 31:
+            raise cursors.invalid()
+        if int(list_key) >= MAX_LIST_KEY or not is_todo_id(todo_id):
+            raise cursors.invalid()
+        return {**self._key(sub, todo_id), "listKey": {"N": str(int(list_key))}}
+
+    # -- delete, with its files --------------------------------------------------------
+    def delete(self, sub: str, todo_id: str) -> None:
+        """Mark, then remove the S3 objects, the file records, and last the todo itself.
+
+        The mark hides the todo at once (GET answers 404, lists skip it, PATCH and new
+        attachments are refused). If the process dies midway, the todo is still there,
+        marked: the next DELETE repeats the sweep (each step is idempotent) and finishes.
+        """
+        try:
+            self.dynamodb.update_item(
+                TableName=self.todos_table,
+                Key=self._key(sub, todo_id),
+                UpdateExpression="SET deleting = :now REMOVE listKey",
+                ConditionExpression="attribute_exists(todoID)",
+                ExpressionAttributeValues={":now": {"S": _now()}},
+            )
+        except ClientError as error:
+            if _is_conditional_failure(error):
+                raise NotFound("todo") from None
+            raise
+        self._delete_objects(f"{sub}/{todo_id}/")
+        self._delete_file_records(todo_id)
+        self.dynamodb.delete_item(TableName=self.todos_table, Key=self._key(sub, todo_id))
+
+    def _delete_objects(self, prefix: str) -> None:
+        pages = self.s3.get_paginator("list_objects_v2").paginate(
+            Bucket=self.files_bucket,
+            Prefix=prefix,
+            PaginationConfig={"PageSize": S3_DELETE_BATCH},
+        )
+        for page in pages:
+            keys = [{"Key": entry["Key"]} for entry in page.get("Contents", [])]
+            if not keys:
+                continue
+            response = self.s3.delete_objects(
+                Bucket=self.files_bucket, Delete={"Objects": keys, "Quiet": True}
+            )
+            if response.get("Errors"):
+                raise Unavailable("some attachments could not be deleted, retry the delete")
+
+    def _delete_file_records(self, todo_id: str) -> None:
+        pages = self.dynamodb.get_paginator("query").paginate(
+            TableName=self.files_table,
+            KeyConditionExpression="todoID = :todo",
+            ExpressionAttributeValues={":todo": {"S": todo_id}},
+            ProjectionExpression="todoID, fileID",
+            ConsistentRead=True,
+            PaginationConfig={"PageSize": QUERY_PAGE},
+        )
+        for page in pages:
+            keys = page.get("Items", [])
+            for start in range(0, len(keys), DYNAMODB_WRITE_BATCH):
+                batch = keys[start : start + DYNAMODB_WRITE_BATCH]
+                self._batch_delete([{"DeleteRequest": {"Key": key}} for key in batch])
+
+    def _batch_delete(self, requests: list[dict[str, Any]]) -> None:
+        pending = {self.files_table: requests}
+        for attempt in range(UNPROCESSED_RETRIES):
+            response = self.dynamodb.batch_write_item(RequestItems=pending)
+            pending = response.get("UnprocessedItems") or {}
+            if not pending:
+                return
+            time.sleep(min(0.05 * 2**attempt, 1.0))
+        raise Unavailable("the file records could not all be deleted, retry the delete")
+
+    @staticmethod
+    def _key(sub: str, todo_id: str) -> dict[str, Any]:
+        return {"userID": {"S": sub}, "todoID": {"S": todo_id}}

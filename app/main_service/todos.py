@@ -1,0 +1,111 @@
+"""The todos resource: /todos and /todos/{todoId}."""
+
+from __future__ import annotations
+
+from common.auth import authenticate, current_user
+from common.errors import NotFound
+from common.factory import clients, settings_of
+from common.ids import is_todo_id
+from common.openapi import Operation
+from common.validation import parse_body, parse_query
+from flask import Blueprint, current_app, jsonify
+from flask.typing import ResponseReturnValue
+
+from main_service.models import ListQuery, Todo, TodoCreate, TodoPage, TodoPatch
+from main_service.store import TodoStore
+
+OPERATIONS = [
+    Operation(
+        "GET",
+        "/todos",
+        "listTodos",
+        "the caller's todos: open first, then by due date, then newest",
+        200,
+        TodoPage,
+        query=ListQuery,
+        errors=(400,),
+    ),
+    Operation(
+        "POST", "/todos", "createTodo", "create a todo", 201, Todo, body=TodoCreate, errors=()
+    ),
+    Operation("GET", "/todos/{todoId}", "getTodo", "one todo", 200, Todo, errors=(404,)),
+    Operation(
+        "PATCH",
+        "/todos/{todoId}",
+        "updateTodo",
+        "change title, description, notes, dateDue, completed",
+        200,
+        Todo,
+        body=TodoPatch,
+        errors=(404,),
+    ),
+    Operation(
+        "DELETE",
+        "/todos/{todoId}",
+        "deleteTodo",
+        "delete a todo, its file records and its S3 objects; a retry finishes the job",
+        204,
+        None,
+        errors=(404,),
+    ),
+]
+
+bp = Blueprint("todos", __name__)
+bp.before_request(authenticate)
+
+
+def _store() -> TodoStore:
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    aws, settings = clients(app), settings_of(app)
+    return TodoStore(
+        dynamodb=aws.dynamodb,
+        s3=aws.s3,
+        todos_table=settings.todos_table,
+        files_table=settings.files_table,
+        files_bucket=settings.files_bucket,
+        list_index=settings.list_index,
+    )
+
+
+def _todo_id(todo_id: str) -> str:
+    if not is_todo_id(todo_id):
+        raise NotFound("todo")  # a malformed ID names no todo
+    return todo_id
+
+
+def _todo(data: dict[str, object]) -> dict[str, object]:
+    return Todo.model_validate(data).model_dump(mode="json")
+
+
+@bp.get("/todos")
+def list_todos() -> ResponseReturnValue:
+    query = parse_query(ListQuery)
+    items, next_cursor = _store().page(current_user(), query.limit, query.search, query.cursor)
+    page = TodoPage(items=[Todo.model_validate(item) for item in items], nextCursor=next_cursor)
+    return jsonify(page.model_dump(mode="json"))
+
+
+@bp.post("/todos")
+def create_todo() -> ResponseReturnValue:
+    body = parse_body(TodoCreate)
+    todo = _store().create(current_user(), body.title, body.description, body.dateDue)
+    return jsonify(_todo(todo)), 201
+
+
+@bp.get("/todos/<todo_id>")
+def get_todo(todo_id: str) -> ResponseReturnValue:
+    return jsonify(_todo(_store().get(current_user(), _todo_id(todo_id))))
+
+
+@bp.patch("/todos/<todo_id>")
+def update_todo(todo_id: str) -> ResponseReturnValue:
+    todo_id = _todo_id(todo_id)
+    body = parse_body(TodoPatch)
+    changes = {name: getattr(body, name) for name in body.model_fields_set}
+    return jsonify(_todo(_store().update(current_user(), todo_id, changes)))
+
+
+@bp.delete("/todos/<todo_id>")
+def delete_todo(todo_id: str) -> ResponseReturnValue:
+    _store().delete(current_user(), _todo_id(todo_id))
+    return "", 204

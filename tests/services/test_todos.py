@@ -1,0 +1,213 @@
+"""The todo API over HTTP against gunicorn + moto: CRUD, validation, order, search, pages."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+
+import pytest
+
+from tests.services.conftest import Api
+
+
+def test_create_get_update_round_trip(api: Api) -> None:
+    created = api.create(title="  Buy milk  ", description="2 litres", dateDue="2030-01-31")
+    assert created["title"] == "Buy milk"
+    assert created["description"] == "2 litres"
+    assert created["dateDue"] == "2030-01-31"
+    assert created["completed"] is False
+    assert created["notes"] == ""
+    assert uuid.UUID(created["todoId"]).version == 7
+
+    path = f"/todos/{created['todoId']}"
+    assert api.get(path).json() == created
+
+    patched = api.patch(path, json={"notes": "the organic one", "completed": True})
+    assert patched.status_code == 200, patched.text
+    assert patched.json()["notes"] == "the organic one"
+    assert patched.json()["completed"] is True
+    assert patched.json()["updatedAt"] >= created["updatedAt"]
+
+    cleared = api.patch(path, json={"dateDue": None, "title": "Buy oat milk"}).json()
+    assert cleared["dateDue"] is None
+    assert cleared["title"] == "Buy oat milk"
+    assert api.get(path).json() == cleared
+
+
+def test_access_token_is_accepted_too(api: Api) -> None:
+    response = api.get("/todos", headers=api.user.headers(use_access_token=True))
+    assert response.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "title"),
+        ({"title": ""}, "title"),
+        ({"title": "   "}, "title"),
+        ({"title": "x" * 201}, "title"),
+        ({"title": 5}, "title"),
+        ({"title": "ok", "dateDue": "31/01/2030"}, "dateDue"),
+        ({"title": "ok", "dateDue": 1700000000}, "dateDue"),
+        ({"title": "ok", "description": "x" * 2001}, "description"),
+        ({"title": "ok", "owner": "someone"}, "owner"),
+        ({"title": "ok", "todoId": str(uuid.uuid4())}, "todoId"),
+    ],
+)
+def test_create_rejects_invalid_bodies_naming_the_field(
+    api: Api, body: dict[str, object], field: str
+) -> None:
+    response = api.post("/todos", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["field"] == field
+    assert field in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    ("body", "field"),
+    [
+        ({}, "body"),
+        ({"title": None}, "title"),
+        ({"completed": "yes"}, "completed"),
+        ({"notes": "x" * 10001}, "notes"),
+        ({"userID": "x"}, "userID"),
+    ],
+)
+def test_patch_rejects_invalid_bodies(api: Api, body: dict[str, object], field: str) -> None:
+    todo = api.create()
+    response = api.patch(f"/todos/{todo['todoId']}", json=body)
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["field"] == field
+    assert api.get(f"/todos/{todo['todoId']}").json() == todo
+
+
+def test_body_errors(api: Api) -> None:
+    not_json = api.post("/todos", data="{", headers={"Content-Type": "application/json"})
+    assert not_json.status_code == 400
+    assert not_json.json()["error"]["field"] == "body"
+    array = api.post("/todos", json=["title"])
+    assert array.status_code == 400
+    wrong_type = api.post("/todos", data="title=x", headers={"Content-Type": "text/plain"})
+    assert wrong_type.status_code == 415
+    too_large = api.post("/todos", json={"title": "x", "description": "y" * 70_000})
+    assert too_large.status_code == 413
+    assert too_large.json()["error"]["code"] == "too_large"
+
+
+@pytest.mark.parametrize(
+    "todo_id", ["not-a-uuid", str(uuid.uuid4()), "01a200fd-ebbb-7b02-982d-0f9e8bce391c", "%00"]
+)
+def test_unknown_or_malformed_ids_are_404(api: Api, todo_id: str) -> None:
+    for method in ("GET", "DELETE"):
+        response = api.call(method, f"/todos/{todo_id}")
+        assert response.status_code == 404, (method, response.text)
+        assert response.json()["error"]["code"] == "not_found"
+    assert api.patch(f"/todos/{todo_id}", json={"title": "x"}).status_code == 404
+
+
+def test_list_order_open_first_then_due_date_then_newest(api: Api) -> None:
+    def make(title: str, **fields: object) -> str:
+        return str(api.create(title=title, **fields)["todoId"])
+
+    late = make("late", dateDue="2031-05-01")
+    undated_old = make("undated old")
+    soon = make("soon", dateDue="2030-01-01")
+    done = make("done soon", dateDue="2029-01-01")
+    undated_new = make("undated new")
+    same_day_new = make("same day newer", dateDue="2030-01-01")
+    api.patch(f"/todos/{done}", json={"completed": True})
+    titles = [t["title"] for t in api.all_todos()]
+    assert titles == ["same day newer", "soon", "late", "undated new", "undated old", "done soon"]
+
+    # Reopening and moving due dates re-sorts, each with a single UpdateItem.
+    api.patch(f"/todos/{done}", json={"completed": False})
+    api.patch(f"/todos/{late}", json={"dateDue": "2020-01-01"})
+    api.patch(f"/todos/{undated_old}", json={"dateDue": "2030-01-01", "completed": True})
+    titles = [t["title"] for t in api.all_todos()]
+    assert titles == ["late", "done soon", "same day newer", "soon", "undated new", "undated old"]
+    assert {soon, same_day_new, undated_new}
+
+
+def test_pagination_round_trip(api: Api) -> None:
+    created = [api.create(title=f"item {n:02d}")["todoId"] for n in range(7)]
+    seen: list[str] = []
+    cursor = ""
+    pages = 0
+    while True:
+        page = api.get("/todos", params={"limit": 3, "cursor": cursor}).json()
+        assert len(page["items"]) <= 3
+        seen += [t["todoId"] for t in page["items"]]
+        pages += 1
+        cursor = page["nextCursor"]
+        if cursor is None:
+            break
+    assert pages == 3
+    assert seen == list(reversed(created))  # all undated and open: newest first
+
+
+@pytest.mark.parametrize(
+    "cursor",
+    [
+        "garbage",
+        "%%%",
+        base64.urlsafe_b64encode(b"[1,2]").decode(),
+        base64.urlsafe_b64encode(b'{"p":{"k":"1","id":"x"},"s":"0"}').decode(),
+        "A" * 2000,
+    ],
+)
+def test_invalid_cursor_is_400(api: Api, cursor: str) -> None:
+    response = api.get("/todos", params={"cursor": cursor})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["field"] == "cursor"
+
+
+def test_tampered_cursor_is_400(api: Api) -> None:
+    for n in range(3):
+        api.create(title=f"t{n}")
+    cursor = api.get("/todos", params={"limit": 1}).json()["nextCursor"]
+    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    payload["p"]["k"] = "not-a-number"
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    assert api.get("/todos", params={"cursor": forged}).status_code == 400
+    # A cursor belongs to its query: reusing it with another search is refused.
+    assert api.get("/todos", params={"cursor": cursor, "search": "t"}).status_code == 400
+
+
+def test_cursor_of_another_user_is_refused(api: Api, other: Api) -> None:
+    for n in range(3):
+        api.create(title=f"private {n}")
+    cursor = api.get("/todos", params={"limit": 1}).json()["nextCursor"]
+    response = other.get("/todos", params={"cursor": cursor})
+    assert response.status_code == 400
+
+
+@pytest.mark.parametrize(
+    ("limit", "status"), [("0", 400), ("101", 400), ("abc", 400), ("1", 200), ("100", 200)]
+)
+def test_limit_bounds(api: Api, limit: str, status: int) -> None:
+    assert api.get("/todos", params={"limit": limit}).status_code == status
+
+
+def test_search_is_a_literal_case_insensitive_substring(api: Api) -> None:
+    for title in [
+        "Call the Bank",
+        "bank holiday",
+        "Regex .* stays literal",
+        "paren ( too",
+        "other",
+    ]:
+        api.create(title=title)
+
+    def search(text: str) -> list[str]:
+        return sorted(t["title"] for t in api.all_todos(search=text, limit=2))
+
+    assert search("BANK") == ["Call the Bank", "bank holiday"]
+    assert search(".*") == ["Regex .* stays literal"]
+    assert search("(") == ["paren ( too"]
+    assert search("[a-z]+") == []
+    assert search("\\") == []
+    assert search("") == sorted(
+        ["Call the Bank", "bank holiday", "Regex .* stays literal", "paren ( too", "other"]
+    )
+    assert api.get("/todos", params={"search": "x" * 201}).status_code == 400
