@@ -1,0 +1,191 @@
+"""Argument parsing and the mapping of named failures to exit codes and one clear message."""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
+from rich.console import Console
+
+from scripts.deploy import logs as logs_verb
+from scripts.deploy import website
+from scripts.deploy.aws import Clients
+from scripts.deploy.errors import ConfigError, DeployError, NoChanges
+from scripts.deploy.params import CONFIG_DIR, ENVS, STACKS, TEMPLATES_DIR, stack_name, stack_outputs
+from scripts.deploy.rollout import SERVICES, ServiceRef, run_deploy_service
+from scripts.deploy.stacks import Context, git_commit, run_changeset, run_deploy
+from scripts.deploy.status import run_status
+
+EXIT_CODES = """exit codes: 0 done or nothing to change; 1 deployment or rollout failed; 2 bad input
+(config, missing output, missing artifact bucket, AWS credentials); 3 data loss refused;
+4 approval required or declined; 5 dirty tree or invalid image tag; 6 docker missing."""
+
+
+def _overrides(pairs: Sequence[str]) -> dict[str, str]:
+    result: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise ConfigError(f"--parameter {pair!r}: use Key=Value")
+        result[key] = value
+    return result
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m scripts.deploy",
+        description="Deploy the to-do app's stacks, services and website.",
+        epilog=EXIT_CODES,
+    )
+    verbs = parser.add_subparsers(dest="verb", required=True)
+
+    def add(name: str, help_text: str) -> argparse.ArgumentParser:
+        sub = verbs.add_parser(name, help=help_text, description=help_text, epilog=EXIT_CODES)
+        sub.add_argument("--env", required=True, choices=ENVS)
+        return sub
+
+    for verb, help_text in (
+        ("changeset", "Create a change set and print what it would change"),
+        ("deploy", "Create a change set, confirm it, execute it and stream the events"),
+    ):
+        sub = add(verb, help_text)
+        sub.add_argument("--stack", required=True, choices=STACKS)
+        sub.add_argument("--config-dir", type=Path, default=CONFIG_DIR, help=argparse.SUPPRESS)
+        sub.add_argument(
+            "--templates-dir", type=Path, default=TEMPLATES_DIR, help=argparse.SUPPRESS
+        )
+        sub.add_argument(
+            "--artifact-bucket",
+            default=os.environ.get("DEPLOY_ARTIFACT_BUCKET") or None,
+            help="S3 bucket for templates over 51,200 bytes (default: $DEPLOY_ARTIFACT_BUCKET)",
+        )
+        sub.add_argument(
+            "--parameter",
+            action="append",
+            default=[],
+            metavar="KEY=VALUE",
+            help="override one parameter of config/<env>.json (repeatable)",
+        )
+        sub.add_argument(
+            "--allow-data-loss",
+            action="store_true",
+            help="allow replacing or removing stateful resources (tables, buckets, user pool...)",
+        )
+        if verb == "deploy":
+            sub.add_argument("--auto-approve", action="store_true", help="do not ask")
+
+    sub = add("deploy-service", "Build and push an image, roll it out through the core stack")
+    sub.add_argument("--service", required=True, choices=SERVICES)
+    sub.add_argument("--auto-approve", action="store_true", help="do not ask")
+    sub.add_argument(
+        "--image-tag",
+        help="roll out an image already in ECR (e.g. an earlier commit) instead of building HEAD",
+    )
+    sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
+
+    add("publish-website", "Upload website/ with config.js and invalidate CloudFront")
+    add("status", "Show stacks, services and target health")
+    sub = add("logs", "Print a service's CloudWatch logs")
+    sub.add_argument("--service", required=True, choices=SERVICES)
+    sub.add_argument("--since", default="10m", help="how far back, e.g. 30s, 10m, 2h (default 10m)")
+    sub.add_argument("--follow", action="store_true", help="keep printing new events")
+    return parser
+
+
+def run(args: argparse.Namespace, clients: Clients, console: Console) -> None:
+    ctx = Context(clients=clients, console=console, env=args.env, commit=git_commit())
+    if args.verb in ("changeset", "deploy"):
+        ctx.config_dir = args.config_dir
+        ctx.templates_dir = args.templates_dir
+        ctx.artifact_bucket = args.artifact_bucket
+        overrides = _overrides(args.parameter)
+        if args.verb == "changeset":
+            run_changeset(ctx, args.stack, args.allow_data_loss, overrides)
+        else:
+            run_deploy(
+                ctx,
+                args.stack,
+                auto_approve=args.auto_approve,
+                allow_data_loss=args.allow_data_loss,
+                overrides=overrides,
+            )
+    elif args.verb == "deploy-service":
+        run_deploy_service(
+            ctx,
+            args.service,
+            auto_approve=args.auto_approve,
+            image_tag=args.image_tag,
+            timeout_seconds=args.timeout,
+        )
+    elif args.verb == "publish-website":
+        cfn = clients("cloudformation")
+        website.publish(
+            clients("s3"),
+            clients("cloudfront"),
+            console,
+            core_outputs=stack_outputs(cfn, stack_name(args.env, "core")),
+            website_outputs=stack_outputs(cfn, stack_name(args.env, "website")),
+        )
+    elif args.verb == "status":
+        run_status(clients, console, args.env)
+    elif args.verb == "logs":
+        core = stack_name(args.env, "core")
+        outputs = stack_outputs(clients("cloudformation"), core)
+        ref = ServiceRef.from_outputs(args.service, outputs, core)
+        if not ref.log_group:
+            raise ConfigError(f"stack {core} has no {args.service.capitalize()}LogGroupName output")
+        with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C ends --follow cleanly
+            logs_verb.tail(
+                clients("logs"),
+                console,
+                ref.log_group,
+                since_seconds=logs_verb.parse_since(args.since),
+                follow=args.follow,
+            )
+
+
+def main(
+    argv: Sequence[str] | None = None,
+    clients: Clients | None = None,
+    console: Console | None = None,
+) -> int:
+    args = build_parser().parse_args(argv)
+    # Logs of CI runs are wider than a terminal's 80 columns; keep table rows on one line.
+    console = console or Console(width=None if sys.stdout.isatty() else 160)
+    errors = Console(stderr=True)
+    try:
+        run(args, clients or Clients(), console)
+    except NoChanges as exc:
+        console.print(f"[green]{exc}[/green]")
+        return NoChanges.exit_code
+    except DeployError as exc:
+        errors.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        return exc.exit_code
+    except (NoCredentialsError, NoRegionError) as exc:
+        errors.print(
+            f"[bold red]error:[/bold red] {exc}: configure AWS credentials and a region "
+            "(AWS_PROFILE / AWS_REGION, or `aws configure`)",
+            highlight=False,
+        )
+        return ConfigError.exit_code
+    except ClientError as exc:
+        error = exc.response.get("Error", {})
+        errors.print(
+            f"[bold red]error:[/bold red] {exc.operation_name} failed: "
+            f"{error.get('Code', '')}: {error.get('Message', exc)}",
+            highlight=False,
+        )
+        return 1
+    except BotoCoreError as exc:
+        errors.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

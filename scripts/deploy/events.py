@@ -1,0 +1,192 @@
+"""Stream stack events while CloudFormation works, and find the first failure's reason.
+
+DescribeStackEvents returns the newest events first, in pages. A poll reads pages until it
+meets an event it has already seen, then prints the new ones oldest first.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from scripts.deploy.aws import Client
+from scripts.deploy.changeset import rollback_complete_advice
+from scripts.deploy.errors import DeployFailed
+
+SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
+_FAILED_SUFFIXES = ("_FAILED",)
+# Cancelled resources are a consequence of the real failure, never its cause.
+_CONSEQUENTIAL = ("cancelled", "canceled")
+NESTED_STACK = "AWS::CloudFormation::Stack"
+
+
+@dataclass
+class EventStream:
+    cfn: Client
+    stack: str
+    seen: set[str] = field(default_factory=set)
+    started: datetime | None = None
+
+    def mark_seen(self) -> None:
+        """Remember the events that exist now, so only newer ones are printed."""
+        page = self.cfn.describe_stack_events(StackName=self.stack).get("StackEvents", [])
+        self.seen.update(e["EventId"] for e in page)
+
+    def poll(self) -> list[dict[str, Any]]:
+        """The events not seen before, oldest first."""
+        new: list[dict[str, Any]] = []
+        paginator = self.cfn.get_paginator("describe_stack_events")
+        done = False
+        for page in paginator.paginate(StackName=self.stack):
+            for event in page.get("StackEvents", []):
+                if event["EventId"] in self.seen:
+                    done = True
+                    break
+                new.append(event)
+            if done:
+                break
+        new.reverse()
+        self.seen.update(e["EventId"] for e in new)
+        if new and self.started is None:
+            self.started = new[0]["Timestamp"]
+        return new
+
+
+def _status_style(status: str) -> str:
+    if status.endswith("_FAILED") or "ROLLBACK" in status:
+        return "red"
+    if status.endswith("_COMPLETE"):
+        return "green"
+    return "yellow"
+
+
+def print_event(console: Console, event: dict[str, Any], elapsed: float) -> None:
+    minutes, seconds = divmod(int(elapsed), 60)
+    line = Text(f"+{minutes:02d}:{seconds:02d} ", style="dim")
+    line.append(event["Timestamp"].strftime("%H:%M:%S "))
+    status = event.get("ResourceStatus", "")
+    line.append(f"{status:<36}", style=_status_style(status))
+    line.append(f" {event.get('ResourceType', ''):<40} {event.get('LogicalResourceId', '')}")
+    if event.get("ResourceStatusReason"):
+        line.append(f"  {event['ResourceStatusReason']}", style="dim")
+    console.print(line, soft_wrap=True)
+
+
+def _is_failure(event: dict[str, Any]) -> bool:
+    status = event.get("ResourceStatus", "")
+    reason = (event.get("ResourceStatusReason") or "").lower()
+    return status.endswith(_FAILED_SUFFIXES) and not any(c in reason for c in _CONSEQUENTIAL)
+
+
+def first_failure(
+    cfn: Client, events: list[dict[str, Any]], since: datetime | None, depth: int = 0
+) -> str | None:
+    """The reason of the first failed resource, following nested stacks down to the cause.
+
+    `events` are oldest first. For a failed AWS::CloudFormation::Stack resource the nested
+    stack's own events carry the real reason, so they are read too.
+    """
+    for event in events:
+        if not _is_failure(event):
+            continue
+        reason = event.get("ResourceStatusReason") or "no reason given"
+        label = f"{event.get('LogicalResourceId')} ({event.get('ResourceType')}): {reason}"
+        nested_id = event.get("PhysicalResourceId") or ""
+        if (
+            event.get("ResourceType") == NESTED_STACK
+            and event.get("LogicalResourceId") != event.get("StackName")
+            and nested_id.startswith("arn:")
+            and depth < 5
+        ):
+            nested_events = all_events(cfn, nested_id, since)
+            inner = first_failure(cfn, nested_events, since, depth + 1)
+            if inner:
+                return f"{event.get('LogicalResourceId')} (nested stack) > {inner}"
+        return label
+    return None
+
+
+def all_events(cfn: Client, stack: str, since: datetime | None) -> list[dict[str, Any]]:
+    """A stack's events at or after `since`, oldest first."""
+    collected: list[dict[str, Any]] = []
+    paginator = cfn.get_paginator("describe_stack_events")
+    for page in paginator.paginate(StackName=stack):
+        for event in page.get("StackEvents", []):
+            if since is not None and event["Timestamp"] < since:
+                collected.reverse()
+                return collected
+            collected.append(event)
+    collected.reverse()
+    return collected
+
+
+@dataclass(frozen=True)
+class WaitResult:
+    status: str
+    stack: dict[str, Any]
+
+
+def wait_for_stack(
+    cfn: Client,
+    stream: EventStream,
+    console: Console,
+    *,
+    poll_seconds: float = 5.0,
+    timeout_seconds: float = 3 * 3600,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> WaitResult:
+    """Print events until the stack leaves *_IN_PROGRESS; raise DeployFailed with the first
+    failure's reason unless it ends in CREATE_COMPLETE or UPDATE_COMPLETE."""
+    start = clock()
+    all_new: list[dict[str, Any]] = []
+    while True:
+        new = stream.poll()
+        all_new.extend(new)
+        for event in new:
+            print_event(console, event, clock() - start)
+        stack = cfn.describe_stacks(StackName=stream.stack)["Stacks"][0]
+        status = stack["StackStatus"]
+        if not status.endswith("_IN_PROGRESS"):
+            for event in stream.poll():  # the final events may land after the status flips
+                all_new.append(event)
+                print_event(console, event, clock() - start)
+            break
+        if clock() - start > timeout_seconds:
+            raise DeployFailed(
+                f"stack {stream.stack} still {status} after {timeout_seconds:.0f} s: "
+                "watch it in the console"
+            )
+        sleep(poll_seconds)
+    elapsed = clock() - start
+    if status in SUCCESS:
+        console.print(f"[green]{stream.stack}: {status}[/green] in {elapsed:.0f} s")
+        return WaitResult(status, stack)
+    reason = first_failure(cfn, all_new, stream.started) or stack.get(
+        "StackStatusReason", "no reason given"
+    )
+    message = f"stack {stream.stack} ended {status} after {elapsed:.0f} s. First failure: {reason}"
+    if status == "ROLLBACK_COMPLETE":
+        message += "\n" + rollback_complete_advice(stream.stack)
+    raise DeployFailed(message)
+
+
+def render_outputs(console: Console, stack: dict[str, Any]) -> None:
+    outputs = stack.get("Outputs") or []
+    if not outputs:
+        console.print(f"{stack['StackName']} has no outputs.")
+        return
+    table = Table(title=f"Outputs of {stack['StackName']}", title_justify="left")
+    table.add_column("Key")
+    table.add_column("Value", overflow="fold")
+    table.add_column("Export", overflow="fold")
+    for output in sorted(outputs, key=lambda o: o["OutputKey"]):
+        table.add_row(output["OutputKey"], output["OutputValue"], output.get("ExportName", ""))
+    console.print(table)

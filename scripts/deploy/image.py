@@ -1,0 +1,156 @@
+"""Build and push a service image tagged with the git commit (the only mutable input refused).
+
+An image tag names exactly one commit: the tree must be clean, the tag is never `latest`
+(the repositories are immutable-tag, and the template's pattern rejects it too).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shutil
+import subprocess
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from rich.console import Console
+
+from scripts.deploy.aws import Client
+from scripts.deploy.errors import DeployFailed, DirtyTree, DockerMissing, InvalidImageTag
+
+Runner = Callable[..., "subprocess.CompletedProcess[str]"]
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+DEFAULT_PLATFORM = "linux/amd64"
+
+
+def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["git", *args], cwd=repo, capture_output=True, text=True, check=False)
+    except FileNotFoundError as exc:
+        raise DeployFailed("git is not installed: the image tag is the git commit") from exc
+
+
+def ensure_clean_tree(repo: Path) -> None:
+    done = _git(repo, "status", "--porcelain")
+    if done.returncode != 0:
+        raise DeployFailed(f"{repo} is not a git work tree: {done.stderr.strip()}")
+    dirty = done.stdout.splitlines()
+    if dirty:
+        shown = "\n  ".join(dirty[:10]) + ("\n  ..." if len(dirty) > 10 else "")
+        raise DirtyTree(
+            f"the work tree has {len(dirty)} uncommitted change(s); an image tagged with the "
+            f"commit would not be that commit. Commit or stash them first:\n  {shown}"
+        )
+
+
+def head_commit(repo: Path) -> str:
+    done = _git(repo, "rev-parse", "HEAD")
+    if done.returncode != 0:
+        raise DeployFailed(f"cannot read the commit of {repo}: {done.stderr.strip()}")
+    return done.stdout.strip()
+
+
+def validate_tag(tag: str) -> None:
+    if tag.lower() == "latest":
+        raise InvalidImageTag(
+            "refusing the image tag `latest`: tags are immutable and name one commit"
+        )
+    if not _TAG.match(tag):
+        raise InvalidImageTag(f"{tag!r} is not a valid image tag")
+
+
+def ensure_docker(
+    run: Runner = subprocess.run, which: Callable[[str], str | None] = shutil.which
+) -> str:
+    docker = which("docker")
+    if docker is None:
+        raise DockerMissing(
+            "`docker` is not installed or not on PATH: deploy-service builds the image with it. "
+            "Install Docker, or roll out an image that is already pushed with --image-tag <commit>"
+        )
+    done = run(
+        [docker, "info", "--format", "{{.ServerVersion}}"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if done.returncode != 0:
+        detail = (done.stderr or done.stdout).strip().splitlines()
+        raise DockerMissing(
+            "the Docker daemon is unreachable (is it running, and may this user use it?): "
+            + (detail[-1] if detail else f"`docker info` exited {done.returncode}")
+        )
+    return docker
+
+
+def image_exists(ecr: Client, repository_uri: str, tag: str) -> bool:
+    name = repository_uri.split("/", 1)[1]
+    try:
+        ecr.describe_images(repositoryName=name, imageIds=[{"imageTag": tag}])
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ImageNotFoundException":
+            return False
+        raise
+    return True
+
+
+def _checked(run: Runner, args: Sequence[str], what: str, **kwargs: Any) -> None:
+    done = run(list(args), text=True, check=False, **kwargs)
+    if done.returncode != 0:
+        raise DeployFailed(f"{what} failed (exit {done.returncode}): {(done.stderr or '').strip()}")
+
+
+def docker_login(ecr: Client, docker: str, run: Runner) -> None:
+    data = ecr.get_authorization_token()["authorizationData"][0]
+    user, password = base64.b64decode(data["authorizationToken"]).decode().split(":", 1)
+    _checked(
+        run,
+        [docker, "login", "--username", user, "--password-stdin", data["proxyEndpoint"]],
+        "docker login to ECR",
+        input=password,
+        capture_output=True,
+    )
+
+
+def publish_image(
+    ecr: Client,
+    repository_uri: str,
+    tag: str,
+    *,
+    service: str,
+    repo: Path,
+    console: Console,
+    run: Runner = subprocess.run,
+    which: Callable[[str], str | None] = shutil.which,
+    platform: str = DEFAULT_PLATFORM,
+) -> None:
+    """Build app/<service>_service/Dockerfile (context app/) and push <uri>:<tag>, once."""
+    validate_tag(tag)
+    reference = f"{repository_uri}:{tag}"
+    if image_exists(ecr, repository_uri, tag):
+        console.print(f"{reference} is already in ECR (tags are immutable): not rebuilding")
+        return
+    docker = ensure_docker(run, which)
+    docker_login(ecr, docker, run)
+    console.print(f"Building {reference} ({platform}) ...")
+    _checked(
+        run,
+        [
+            docker,
+            "build",
+            "--platform",
+            platform,
+            "--label",
+            f"org.opencontainers.image.revision={tag}",
+            "-f",
+            str(repo / "app" / f"{service}_service" / "Dockerfile"),
+            "-t",
+            reference,
+            str(repo / "app"),
+        ],
+        f"docker build of {reference}",
+    )
+    console.print(f"Pushing {reference} ...")
+    _checked(run, [docker, "push", reference], f"docker push of {reference}")

@@ -1,0 +1,161 @@
+"""Stack names, config/<env>.json loading, and `${core.OutputKey}` resolution."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import yaml
+from botocore.exceptions import ClientError
+
+from scripts.deploy.aws import Client
+from scripts.deploy.errors import ConfigError, MissingOutput
+
+ROOT = Path(__file__).resolve().parents[2]
+CONFIG_DIR = ROOT / "config"
+TEMPLATES_DIR = ROOT / "templates"
+PROJECT = "todo"
+STACKS = ("core", "website")
+ENVS = ("dev", "prod")
+
+_REFERENCE = re.compile(r"\$\{core\.([A-Za-z0-9]+)\}")
+
+
+def stack_name(env: str, stack: str) -> str:
+    return f"{PROJECT}-{env}-{stack}"
+
+
+def load_config(env: str, config_dir: Path = CONFIG_DIR) -> dict[str, dict[str, Any]]:
+    path = config_dir / f"{env}.json"
+    try:
+        data = json.loads(path.read_text())
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path} does not exist: create it with the parameter values for {env}"
+        ) from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path} is not valid JSON: {exc}") from exc
+    if not isinstance(data, dict) or not all(isinstance(v, dict) for v in data.values()):
+        raise ConfigError(f'{path} must be {{"core": {{...}}, "website": {{...}}}}')
+    return data
+
+
+def _as_parameter_value(value: Any) -> str:
+    """CloudFormation parameters are strings; JSON numbers, booleans and lists are spelled out."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_as_parameter_value(v) for v in value)
+    return str(value)
+
+
+def resolve_values(
+    values: Mapping[str, Any], core_outputs: Callable[[], Mapping[str, str]], core_stack: str
+) -> dict[str, str]:
+    """Replace every `${core.Key}` with that core output; fetch the outputs only if needed."""
+    resolved: dict[str, str] = {}
+    for key, raw in values.items():
+        text = _as_parameter_value(raw)
+
+        def substitute(match: re.Match[str], parameter: str = key) -> str:
+            outputs = core_outputs()
+            name = match.group(1)
+            if name not in outputs:
+                known = ", ".join(sorted(outputs)) or "none"
+                raise MissingOutput(
+                    f"parameter {parameter} refers to ${{core.{name}}}, but stack {core_stack} "
+                    f"has no output {name} (its outputs: {known})"
+                )
+            return outputs[name]
+
+        resolved[key] = _REFERENCE.sub(substitute, text)
+    return resolved
+
+
+def stack_outputs(cfn: Client, name: str) -> dict[str, str]:
+    stack = describe_stack(cfn, name)
+    if stack is None:
+        raise ConfigError(
+            f"stack {name} does not exist: deploy it first "
+            f"(make deploy STACK={name.rsplit('-', 1)[-1]} ENV={name.split('-')[1]})"
+        )
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+
+
+def describe_stack(cfn: Client, name: str) -> dict[str, Any] | None:
+    """The stack's description, or None when it does not exist."""
+    try:
+        stacks = cfn.describe_stacks(StackName=name)["Stacks"]
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", "")
+        if "does not exist" in message:
+            return None
+        raise
+    return stacks[0] if stacks else None
+
+
+class _IgnoreTagsLoader(yaml.SafeLoader):
+    """Reads CloudFormation YAML (`!Ref`, `!Sub`, ...) without interpreting the tags."""
+
+
+def _ignore_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
+    if isinstance(node, yaml.MappingNode):
+        return loader.construct_mapping(node)
+    if isinstance(node, yaml.SequenceNode):
+        return loader.construct_sequence(node)
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_IgnoreTagsLoader.add_multi_constructor("!", _ignore_tag)
+
+
+def template_parameters(body: str) -> dict[str, dict[str, Any]]:
+    document = yaml.load(body, Loader=_IgnoreTagsLoader)  # noqa: S506 - a SafeLoader subclass
+    parameters = (document or {}).get("Parameters") or {}
+    return dict(parameters)
+
+
+def build_parameters(
+    declared: Mapping[str, Mapping[str, Any]],
+    values: Mapping[str, str],
+    existing: set[str],
+    source: str,
+) -> list[dict[str, Any]]:
+    """CloudFormation's Parameters list.
+
+    A template parameter that the config does not set keeps its current value on an existing
+    stack (UsePreviousValue): that is how the image tags that deploy-service rolled out survive
+    a `make deploy STACK=core`. On a new stack it takes the template default.
+    """
+    unknown = sorted(set(values) - set(declared))
+    if unknown:
+        raise ConfigError(
+            f"{source} sets {', '.join(unknown)}, which the template does not declare "
+            f"(declared: {', '.join(sorted(declared)) or 'none'})"
+        )
+    missing = sorted(
+        key
+        for key, spec in declared.items()
+        if key not in values and key not in existing and "Default" not in (spec or {})
+    )
+    if missing:
+        raise ConfigError(
+            f"{source} gives no value for {', '.join(missing)}, which the template requires "
+            "(no default)"
+        )
+    for key, value in values.items():
+        allowed = (declared[key] or {}).get("AllowedValues")
+        if allowed and value not in [str(a) for a in allowed]:
+            raise ConfigError(
+                f"{source}: {key}={value!r} is not one of {', '.join(map(str, allowed))}"
+            )
+    result: list[dict[str, Any]] = []
+    for key in sorted(declared):
+        if key in values:
+            result.append({"ParameterKey": key, "ParameterValue": values[key]})
+        elif key in existing:
+            result.append({"ParameterKey": key, "UsePreviousValue": True})
+    return result

@@ -1,0 +1,340 @@
+"""The `deploy-service` verb: push an image, change one image-tag parameter, watch ECS.
+
+CloudFormation stays the single source of truth: the new tag goes in through a change set on
+the core stack (its template and every other parameter unchanged). CloudFormation reporting
+UPDATE_COMPLETE is not the end: the ECS deployment is watched until the PRIMARY deployment
+runs the new task definition with every task healthy, and a circuit-breaker rollback is a
+failure even when the stack update succeeded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from rich.console import Console
+from rich.table import Table
+
+from scripts.deploy import image
+from scripts.deploy.aws import Client
+from scripts.deploy.changeset import TemplateSource, change_set_type, guard_data_loss
+from scripts.deploy.errors import DeployFailed, MissingOutput, NoChanges, RolloutFailed
+from scripts.deploy.events import render_outputs
+from scripts.deploy.params import ROOT, describe_stack, stack_name
+from scripts.deploy.stacks import Context, _create, approve, execute
+
+SERVICES = ("main", "files")
+
+
+def prefix(service: str) -> str:
+    return service.capitalize()
+
+
+@dataclass(frozen=True)
+class ServiceRef:
+    """Where one app service lives, read from the core stack's outputs."""
+
+    service: str
+    cluster: str
+    name: str
+    container: str
+    target_group_arn: str | None
+    log_group: str | None
+
+    @classmethod
+    def from_outputs(cls, service: str, outputs: dict[str, str], core: str) -> ServiceRef:
+        p = prefix(service)
+        for key in ("ClusterName", f"{p}ServiceName"):
+            if key not in outputs:
+                raise MissingOutput(f"stack {core} has no output {key}: is it the core stack?")
+        return cls(
+            service=service,
+            cluster=outputs["ClusterName"],
+            name=outputs[f"{p}ServiceName"],
+            container=service,
+            target_group_arn=outputs.get(f"{p}TargetGroupArn"),
+            log_group=outputs.get(f"{p}LogGroupName"),
+        )
+
+
+@dataclass(frozen=True)
+class Assessment:
+    state: str  # "done" | "wait" | "failed"
+    summary: str
+
+
+def assess(service: dict[str, Any], expected_task_definition: str | None) -> Assessment:
+    """Judge one DescribeServices snapshot of a rollout towards `expected_task_definition`."""
+    deployments = service.get("deployments", [])
+    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    if primary is None:
+        return Assessment("wait", "no PRIMARY deployment yet")
+    expected = expected_task_definition or primary["taskDefinition"]
+    target = next((d for d in deployments if d["taskDefinition"] == expected), None)
+    if target is None:
+        return Assessment(
+            "failed",
+            f"no deployment of {expected} is left: ECS rolled back to "
+            f"{primary['taskDefinition']} (deployment circuit breaker)",
+        )
+    counts = (
+        f"{target.get('runningCount', 0)}/{target.get('desiredCount', 0)} running, "
+        f"{target.get('pendingCount', 0)} pending, {target.get('failedTasks', 0)} failed"
+    )
+    if target.get("rolloutState") == "FAILED":
+        return Assessment(
+            "failed",
+            f"deployment {target['id']} rolloutState FAILED: "
+            f"{target.get('rolloutStateReason', 'no reason given')} ({counts})",
+        )
+    if target is not primary:
+        return Assessment(
+            "failed",
+            f"ECS rolled back: the PRIMARY deployment runs {primary['taskDefinition']}, "
+            f"not {expected} ({target.get('rolloutStateReason', '')})".rstrip(" ()"),
+        )
+    if (
+        target.get("rolloutState") == "COMPLETED"
+        and len(deployments) == 1
+        and target.get("runningCount") == target.get("desiredCount")
+    ):
+        return Assessment("done", f"deployment {target['id']} COMPLETED ({counts})")
+    return Assessment(
+        "wait", f"deployment {target['id']} {target.get('rolloutState', '?')} ({counts})"
+    )
+
+
+def watch_rollout(
+    ecs: Client,
+    ref: ServiceRef,
+    expected_task_definition: str | None,
+    console: Console,
+    *,
+    poll_seconds: float,
+    timeout_seconds: float,
+    sleep: Callable[[float], None],
+    clock: Callable[[], float],
+) -> dict[str, Any]:
+    start = clock()
+    last = ""
+    while True:
+        services = ecs.describe_services(cluster=ref.cluster, services=[ref.name])["services"]
+        if not services:
+            raise RolloutFailed(f"ECS service {ref.name} not found in cluster {ref.cluster}")
+        service = services[0]
+        verdict = assess(service, expected_task_definition)
+        if verdict.summary != last:
+            minutes, seconds = divmod(int(clock() - start), 60)
+            console.print(f"+{minutes:02d}:{seconds:02d} ECS {ref.name}: {verdict.summary}")
+            last = verdict.summary
+        if verdict.state == "done":
+            return dict(service)
+        if verdict.state == "failed":
+            raise RolloutFailed(f"service {ref.name} in {ref.cluster}: {verdict.summary}")
+        if clock() - start > timeout_seconds:
+            raise RolloutFailed(
+                f"service {ref.name} in {ref.cluster} not stable after "
+                f"{timeout_seconds:.0f} s: {verdict.summary}"
+            )
+        sleep(poll_seconds)
+
+
+def _error(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Message", exc))
+
+
+def diagnose(ecs: Client, elbv2: Client, logs: Client, ref: ServiceRef, console: Console) -> None:
+    """Print why tasks fail: service events, stopped tasks, target health, the last log lines.
+
+    Each source is read on its own; one that cannot be read is reported, never fatal.
+    """
+    console.rule(f"Diagnosis: {ref.name}")
+    try:
+        service = ecs.describe_services(cluster=ref.cluster, services=[ref.name])["services"]
+        for event in (service[0].get("events", []) if service else [])[:5]:
+            console.print(f"event {event['createdAt']:%H:%M:%S} {event['message']}")
+    except ClientError as exc:
+        console.print(f"could not read the service's events: {_error(exc)}")
+
+    stopped: list[dict[str, Any]] = []
+    try:
+        arns = ecs.list_tasks(cluster=ref.cluster, serviceName=ref.name, desiredStatus="STOPPED")[
+            "taskArns"
+        ][:5]
+        if arns:
+            stopped = ecs.describe_tasks(cluster=ref.cluster, tasks=arns)["tasks"]
+    except ClientError as exc:
+        console.print(f"could not read stopped tasks: {_error(exc)}")
+    stopped.sort(key=lambda t: t.get("stoppedAt") or t.get("createdAt") or 0, reverse=True)
+    if stopped:
+        table = Table(title="Recently stopped tasks", title_justify="left")
+        for column in ("Task", "Stop code", "Stopped reason", "Containers"):
+            table.add_column(column, overflow="fold")
+        for task in stopped:
+            containers = "; ".join(
+                f"{c['name']}: {c.get('lastStatus', '?')} exit {c.get('exitCode', '-')}"
+                + (f" ({c['reason']})" if c.get("reason") else "")
+                for c in task.get("containers", [])
+            )
+            table.add_row(
+                task["taskArn"].rsplit("/", 1)[-1],
+                task.get("stopCode", ""),
+                task.get("stoppedReason", ""),
+                containers,
+            )
+        console.print(table)
+    else:
+        console.print("no stopped tasks")
+
+    if ref.target_group_arn:
+        try:
+            health = elbv2.describe_target_health(TargetGroupArn=ref.target_group_arn)
+            for target in health["TargetHealthDescriptions"]:
+                state = target["TargetHealth"]
+                console.print(
+                    f"target {target['Target']['Id']}:{target['Target'].get('Port', '')} "
+                    f"{state.get('State')} {state.get('Reason', '')} {state.get('Description', '')}"
+                )
+            if not health["TargetHealthDescriptions"]:
+                console.print("no registered targets")
+        except ClientError as exc:
+            console.print(f"could not read target health: {_error(exc)}")
+
+    if stopped:
+        _print_last_log_lines(ecs, logs, ref, stopped[0], console)
+
+
+def _print_last_log_lines(
+    ecs: Client, logs: Client, ref: ServiceRef, task: dict[str, Any], console: Console
+) -> None:
+    """awslogs names a stream <prefix>/<container>/<task id>; read its tail."""
+    try:
+        definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])
+    except ClientError as exc:
+        console.print(f"could not read the task definition: {_error(exc)}")
+        return
+    containers = definition["taskDefinition"]["containerDefinitions"]
+    container = next((c for c in containers if c["name"] == ref.container), containers[0])
+    options = (container.get("logConfiguration") or {}).get("options", {})
+    group = options.get("awslogs-group") or ref.log_group
+    stream_prefix = options.get("awslogs-stream-prefix")
+    if not group or not stream_prefix:
+        console.print(f"container {container['name']} does not log through awslogs")
+        return
+    task_id = task["taskArn"].rsplit("/", 1)[-1]
+    stream = f"{stream_prefix}/{container['name']}/{task_id}"
+    try:
+        events = logs.get_log_events(
+            logGroupName=group, logStreamName=stream, limit=20, startFromHead=False
+        )["events"]
+    except ClientError as exc:
+        console.print(f"no log lines for {group} {stream}: {_error(exc)}")
+        return
+    console.print(f"last log lines of {container['name']} in task {task_id} ({group} {stream}):")
+    for event in events:
+        console.print(f"  {event['message'].rstrip()}", markup=False, highlight=False)
+
+
+def expected_task_definition(cfn: Client, core: str, service: str) -> str | None:
+    try:
+        detail = cfn.describe_stack_resource(
+            StackName=core, LogicalResourceId=f"{prefix(service)}TaskDefinition"
+        )["StackResourceDetail"]
+    except ClientError:
+        return None
+    return str(detail.get("PhysicalResourceId")) or None
+
+
+def image_tag_parameters(stack: dict[str, Any], key: str, tag: str) -> list[dict[str, Any]]:
+    """Only `key` changes; every other parameter keeps its current value."""
+    keys = [p["ParameterKey"] for p in stack.get("Parameters") or []]
+    if key not in keys:
+        raise DeployFailed(
+            f"stack {stack['StackName']} has no parameter {key}: was it created from "
+            "templates/core.yaml?"
+        )
+    return [
+        {"ParameterKey": k, "ParameterValue": tag}
+        if k == key
+        else {"ParameterKey": k, "UsePreviousValue": True}
+        for k in sorted(keys)
+    ]
+
+
+def run_deploy_service(
+    ctx: Context,
+    service: str,
+    *,
+    auto_approve: bool,
+    image_tag: str | None = None,
+    repo: Path = ROOT,
+    publish: Callable[..., None] = image.publish_image,
+    timeout_seconds: float = 1800.0,
+) -> dict[str, Any]:
+    cfn = ctx.clients("cloudformation")
+    core = stack_name(ctx.env, "core")
+    if image_tag is None:
+        image.ensure_clean_tree(repo)
+        image_tag = image.head_commit(repo)
+    image.validate_tag(image_tag)
+
+    stack = describe_stack(cfn, core)
+    if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
+        raise DeployFailed(
+            f"stack {core} does not exist yet: deploy it first (see the first deployment "
+            "steps in the README)"
+        )
+    change_set_type(stack)  # refuses ROLLBACK_COMPLETE and stacks busy with another operation
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+    repository_key = f"{prefix(service)}RepositoryUri"
+    if repository_key not in outputs:
+        raise MissingOutput(f"stack {core} has no output {repository_key}")
+    ref = ServiceRef.from_outputs(service, outputs, core)
+    publish(
+        ctx.clients("ecr"),
+        outputs[repository_key],
+        image_tag,
+        service=service,
+        repo=repo,
+        console=ctx.console,
+    )
+
+    key = f"{prefix(service)}ServiceImageTag"
+    current = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters") or []}
+    if current.get(key) == image_tag:
+        raise NoChanges(f"stack {core}: {key} is already {image_tag}; nothing to roll out")
+    plan = _create(
+        ctx,
+        core,
+        TemplateSource(use_previous=True),
+        image_tag_parameters(stack, key, image_tag),
+        "UPDATE",
+        f"{service} service image {image_tag}",
+    )
+    guard_data_loss(plan.change_set, plan.rows, allow=False)
+    approve(ctx, plan.change_set, auto_approve)
+    ecs, elbv2, logs = ctx.clients("ecs"), ctx.clients("elbv2"), ctx.clients("logs")
+    try:
+        result = execute(ctx, plan.change_set)
+        watched = watch_rollout(
+            ecs,
+            ref,
+            expected_task_definition(cfn, core, service),
+            ctx.console,
+            poll_seconds=ctx.poll_seconds,
+            timeout_seconds=timeout_seconds,
+            sleep=ctx.sleep,
+            clock=ctx.clock,
+        )
+    except DeployFailed:
+        diagnose(ecs, elbv2, logs, ref, ctx.console)
+        raise
+    render_outputs(ctx.console, result.stack)
+    ctx.console.print(
+        f"[green]{ref.name}[/green] runs {image_tag}: "
+        f"{watched['runningCount']}/{watched['desiredCount']} tasks"
+    )
+    return watched

@@ -1,0 +1,216 @@
+"""The `changeset` and `deploy` verbs: plan a stack change, guard it, approve it, apply it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from botocore.exceptions import ClientError
+from rich.console import Console
+from rich.prompt import Confirm
+
+from scripts.deploy.aws import Clients
+from scripts.deploy.changeset import (
+    ChangeSet,
+    Row,
+    TemplateSource,
+    change_set_name,
+    change_set_type,
+    classify,
+    create_change_set,
+    guard_data_loss,
+    prepare_template,
+    render_changes,
+)
+from scripts.deploy.errors import ApprovalDeclined, ApprovalRequired, DeployFailed
+from scripts.deploy.events import EventStream, WaitResult, render_outputs, wait_for_stack
+from scripts.deploy.params import (
+    CONFIG_DIR,
+    ROOT,
+    TEMPLATES_DIR,
+    build_parameters,
+    describe_stack,
+    load_config,
+    resolve_values,
+    stack_name,
+    stack_outputs,
+    template_parameters,
+)
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _ask(question: str) -> bool:
+    return Confirm.ask(question, default=False)
+
+
+def git_commit(repo: Path = ROOT) -> str | None:
+    """The checked-out commit, for change-set names and descriptions (None outside git)."""
+    try:
+        done = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=False
+        )
+    except FileNotFoundError:
+        return None
+    if done.returncode != 0:
+        return None
+    return done.stdout.strip() or None
+
+
+@dataclass
+class Context:
+    """Everything a verb needs from outside: clients, terminal, files, clock."""
+
+    clients: Clients
+    console: Console
+    env: str
+    config_dir: Path = CONFIG_DIR
+    templates_dir: Path = TEMPLATES_DIR
+    artifact_bucket: str | None = None
+    commit: str | None = None
+    now: Callable[[], datetime] = _utcnow
+    is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
+    ask: Callable[[str], bool] = _ask
+    poll_seconds: float = 5.0
+    sleep: Callable[[float], None] = time.sleep
+    clock: Callable[[], float] = time.monotonic
+
+    def change_set_name(self) -> str:
+        return change_set_name(self.now(), self.commit)
+
+    def description(self, what: str) -> str:
+        return f"{what} from commit {self.commit or 'unknown'}"
+
+
+@dataclass(frozen=True)
+class Plan:
+    change_set: ChangeSet
+    rows: list[Row]
+
+
+def plan_stack(ctx: Context, stack: str, overrides: Mapping[str, str] | None = None) -> Plan:
+    """Create and print the change set for `stack` from templates/ and config/<env>.json."""
+    cfn = ctx.clients("cloudformation")
+    name = stack_name(ctx.env, stack)
+    current = describe_stack(cfn, name)
+    change_type = change_set_type(current)
+    template_path = ctx.templates_dir / f"{stack}.yaml"
+    body = template_path.read_text()
+    declared = template_parameters(body)
+    config = load_config(ctx.env, ctx.config_dir)
+    core = stack_name(ctx.env, "core")
+
+    @cache
+    def core_outputs() -> dict[str, str]:
+        return stack_outputs(cfn, core)
+
+    values = resolve_values({**config.get(stack, {}), **(overrides or {})}, core_outputs, core)
+    existing = (
+        {p["ParameterKey"] for p in (current or {}).get("Parameters") or []}
+        if change_type == "UPDATE"
+        else set()
+    )
+    parameters = build_parameters(
+        declared, values, existing, f"{ctx.config_dir / (ctx.env + '.json')} [{stack}]"
+    )
+    s3 = ctx.clients("s3") if ctx.artifact_bucket else None
+    template = prepare_template(body, name, s3, ctx.artifact_bucket, ctx.clients.region)
+    ctx.console.print(
+        f"Creating change set for {name} ({change_type}) from {template_path.name}"
+        + (f" via {template.url}" if template.url else "")
+    )
+    return _create(ctx, name, template, parameters, change_type, f"{stack} stack")
+
+
+def _create(
+    ctx: Context,
+    name: str,
+    template: TemplateSource,
+    parameters: Sequence[dict[str, Any]],
+    change_type: str,
+    what: str,
+) -> Plan:
+    change_set = create_change_set(
+        ctx.clients("cloudformation"),
+        stack=name,
+        name=ctx.change_set_name(),
+        template=template,
+        parameters=parameters,
+        change_type=change_type,
+        description=ctx.description(what),
+        tags=[{"Key": "project", "Value": "todo"}, {"Key": "env", "Value": ctx.env}],
+    )
+    rows = classify(change_set.changes)
+    render_changes(ctx.console, change_set, rows)
+    return Plan(change_set, rows)
+
+
+def approve(ctx: Context, change_set: ChangeSet, auto_approve: bool) -> None:
+    if auto_approve:
+        return
+    if not ctx.is_tty():
+        raise ApprovalRequired(
+            f"change set {change_set.name} for stack {change_set.stack} needs confirmation, "
+            "but input is not a terminal: review it, then re-run with --auto-approve "
+            "(make ... AUTO_APPROVE=1)"
+        )
+    if not ctx.ask(f"Execute change set {change_set.name} on {change_set.stack}?"):
+        raise ApprovalDeclined(
+            f"change set {change_set.name} for stack {change_set.stack} was not executed "
+            "(it stays in the console for review until the next deploy)"
+        )
+
+
+def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
+    cfn = ctx.clients("cloudformation")
+    stream = EventStream(cfn, change_set.stack)
+    stream.mark_seen()
+    try:
+        cfn.execute_change_set(StackName=change_set.stack, ChangeSetName=change_set.id)
+    except ClientError as exc:
+        message = exc.response.get("Error", {}).get("Message", str(exc))
+        raise DeployFailed(
+            f"stack {change_set.stack}: change set {change_set.name} could not be executed: "
+            f"{message}"
+        ) from exc
+    ctx.console.print(f"Executing change set {change_set.name} on {change_set.stack} ...")
+    return wait_for_stack(
+        cfn, stream, ctx.console, poll_seconds=ctx.poll_seconds, sleep=ctx.sleep, clock=ctx.clock
+    )
+
+
+def run_changeset(
+    ctx: Context, stack: str, allow_data_loss: bool, overrides: Mapping[str, str] | None = None
+) -> Plan:
+    plan = plan_stack(ctx, stack, overrides)
+    guard_data_loss(plan.change_set, plan.rows, allow_data_loss)
+    ctx.console.print(
+        f"Change set {plan.change_set.name} is ready. Apply it with "
+        f"`make deploy STACK={stack} ENV={ctx.env}` (which creates a fresh one)."
+    )
+    return plan
+
+
+def run_deploy(
+    ctx: Context,
+    stack: str,
+    *,
+    auto_approve: bool,
+    allow_data_loss: bool,
+    overrides: Mapping[str, str] | None = None,
+) -> WaitResult:
+    plan = plan_stack(ctx, stack, overrides)
+    guard_data_loss(plan.change_set, plan.rows, allow_data_loss)
+    approve(ctx, plan.change_set, auto_approve)
+    result = execute(ctx, plan.change_set)
+    render_outputs(ctx.console, result.stack)
+    return result

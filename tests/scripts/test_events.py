@@ -1,0 +1,153 @@
+"""Failures: the first failed event's reason, through nested stacks; ROLLBACK_COMPLETE advice."""
+
+from __future__ import annotations
+
+import pytest
+
+from scripts.deploy.errors import DeployFailed
+from scripts.deploy.events import EventStream, first_failure, wait_for_stack
+from tests.scripts import fakes
+
+CORE = "todo-dev-core"
+NESTED = "todo-dev-core-DataStack-1A2B3C4D5E6F"
+NESTED_ARN = fakes.stack_id(NESTED, "9e8d7c6b-1111-2222-3333-444455556666")
+TABLE_REASON = (
+    "Resource handler returned message: \"Resource of type 'AWS::DynamoDB::Table' with "
+    "identifier 'todo-dev-todos' already exists.\" (RequestToken: 6c1d2f3e-aaaa-bbbb-cccc-"
+    "0123456789ab, HandlerErrorCode: AlreadyExists)"
+)
+
+
+def test_create_failure_follows_the_nested_stack_and_advises_deletion() -> None:
+    cfn, stub = fakes.stubbed("cloudformation")
+    stack_event = "AWS::CloudFormation::Stack"
+    review = fakes.event(CORE, CORE, stack_event, "REVIEW_IN_PROGRESS", 0)
+    root = [
+        fakes.event(CORE, CORE, stack_event, "CREATE_IN_PROGRESS", 5, reason="User Initiated"),
+        fakes.event(
+            CORE, "DataStack", stack_event, "CREATE_IN_PROGRESS", 6, physical_id=NESTED_ARN
+        ),
+        fakes.event(CORE, "Cluster", "AWS::ECS::Cluster", "CREATE_IN_PROGRESS", 6),
+        fakes.event(
+            CORE,
+            "DataStack",
+            stack_event,
+            "CREATE_FAILED",
+            30,
+            physical_id=NESTED_ARN,
+            reason=f"Embedded stack {NESTED_ARN} was not successfully created: The following "
+            "resource(s) failed to create: [TodosTable]. ",
+        ),
+        fakes.event(
+            CORE,
+            "Cluster",
+            "AWS::ECS::Cluster",
+            "CREATE_FAILED",
+            31,
+            reason="Resource creation cancelled",
+        ),
+        fakes.event(
+            CORE,
+            CORE,
+            stack_event,
+            "ROLLBACK_IN_PROGRESS",
+            32,
+            reason="The following resource(s) failed to create: [DataStack, Cluster]. "
+            "Rollback requested by user.",
+        ),
+        fakes.event(CORE, CORE, stack_event, "ROLLBACK_COMPLETE", 60),
+    ]
+    nested = [
+        fakes.event(NESTED, NESTED, stack_event, "CREATE_IN_PROGRESS", 7, stack_arn=NESTED_ARN),
+        fakes.event(
+            NESTED,
+            "FilesTable",
+            "AWS::DynamoDB::Table",
+            "CREATE_FAILED",
+            20,
+            reason="Resource creation cancelled",
+            stack_arn=NESTED_ARN,
+        ),
+        fakes.event(
+            NESTED,
+            "TodosTable",
+            "AWS::DynamoDB::Table",
+            "CREATE_FAILED",
+            19,
+            reason=TABLE_REASON,
+            stack_arn=NESTED_ARN,
+        ),
+    ]
+    stub.add_response("describe_stack_events", {"StackEvents": [review]}, {"StackName": CORE})
+    stub.add_response("describe_stack_events", {"StackEvents": fakes.newest_first(review, *root)})
+    stub.add_response(
+        "describe_stacks",
+        fakes.stack(CORE, "ROLLBACK_COMPLETE", reason="The following resource(s) failed..."),
+    )
+    stub.add_response("describe_stack_events", {"StackEvents": fakes.newest_first(review, *root)})
+    # The nested stack's events, newest first, with an older event from before this deployment.
+    old = fakes.event(
+        NESTED,
+        "Old",
+        "AWS::SNS::Topic",
+        "CREATE_FAILED",
+        -600,
+        reason="from an earlier attempt",
+        stack_arn=NESTED_ARN,
+    )
+    stub.add_response(
+        "describe_stack_events",
+        {"StackEvents": fakes.newest_first(*nested, old)},
+        {"StackName": NESTED_ARN},
+    )
+    stream = EventStream(cfn, CORE)
+    stream.mark_seen()
+    out, buffer = fakes.console()
+    time = fakes.FakeTime()
+    with pytest.raises(DeployFailed) as raised:
+        wait_for_stack(cfn, stream, out, sleep=time.sleep, clock=time.clock)
+    stub.assert_no_pending_responses()
+    message = str(raised.value)
+    assert message.startswith(f"stack {CORE} ended ROLLBACK_COMPLETE")
+    assert (
+        f"DataStack (nested stack) > TodosTable (AWS::DynamoDB::Table): {TABLE_REASON}" in message
+    )
+    assert "cancelled" not in message.split("First failure:")[1].split("\n")[0]
+    assert f"aws cloudformation delete-stack --stack-name {CORE}" in message
+    assert f"aws cloudformation wait stack-delete-complete --stack-name {CORE}" in message
+    assert buffer.getvalue().count("CREATE_FAILED") == 2  # both failures were streamed
+
+
+def test_update_rollback_reports_the_resource_reason() -> None:
+    cfn, stub = fakes.stubbed("cloudformation")
+    reason = (
+        "Resource handler returned message: \"Error occurred during operation 'ECS Deployment "
+        "Circuit Breaker was triggered'.\" (RequestToken: 0a1b, "
+        "HandlerErrorCode: GeneralServiceException)"
+    )
+    events = [
+        fakes.event(CORE, CORE, "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", 1),
+        fakes.event(CORE, "MainService", "AWS::ECS::Service", "UPDATE_FAILED", 400, reason=reason),
+        fakes.event(CORE, CORE, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", 700),
+    ]
+    assert first_failure(cfn, events, None) == f"MainService (AWS::ECS::Service): {reason}"
+    stub.assert_no_pending_responses()
+
+
+def test_timeout_names_the_stack() -> None:
+    cfn, stub = fakes.stubbed("cloudformation")
+    for _ in range(3):
+        stub.add_response("describe_stack_events", {"StackEvents": []})
+        stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_IN_PROGRESS"))
+    out, _ = fakes.console()
+    time = fakes.FakeTime()
+    with pytest.raises(DeployFailed, match=f"{CORE} still UPDATE_IN_PROGRESS after 9 s"):
+        wait_for_stack(
+            cfn,
+            EventStream(cfn, CORE),
+            out,
+            poll_seconds=5,
+            timeout_seconds=9,
+            sleep=time.sleep,
+            clock=time.clock,
+        )
