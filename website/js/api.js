@@ -1,7 +1,7 @@
 // The to-do API: JSON over fetch with the id token as a bearer token. A 401 renews the tokens
 // and retries once; errors carry the API's {"error": {"code", "message"}}.
 
-import { config } from "./config.js";
+import { config } from "./settings.js";
 import * as session from "./session.js";
 
 export class ApiError extends Error {

@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import * as cognito from "./cognito.js";
-import { config } from "./config.js";
+import { config } from "./settings.js";
 import * as model from "./model.js";
 import * as session from "./session.js";
 import {

@@ -1,7 +1,7 @@
 // Cognito's JSON API called directly with fetch, so the same code runs against AWS and the
 // local emulator: no SDK, no third-party origin, nothing for the CSP to allow but the endpoint.
 
-import { config } from "./config.js";
+import { config } from "./settings.js";
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
 
