@@ -1,0 +1,39 @@
+"""The whole app on one machine: `make up` (`python -m scripts.local`).
+
+What it starts, in order:
+
+1. an AWS emulator (moto's server) as a child process;
+2. the DynamoDB tables, S3 buckets (with their CORS), Cognito user pool and app client that
+   templates/core.yaml defines, created in the emulator from the template's own properties;
+3. each ECS service of the template with its container's command (the Dockerfile CMD), in app/,
+   with the task definition's environment resolved to the local names;
+4. a gateway that plays API Gateway + ALB on the API port (CORS, JWT authorizer, header mapping,
+   listener rules) and CloudFront + S3 on the site port (website/ plus a generated config.js).
+
+Python API (used by the end-to-end tests)::
+
+    from scripts.local import LocalStack, Ports
+
+    with LocalStack(Ports(site=0, api=0, emulator=0)) as stack:   # 0 = any free port
+        stack.site_url         # http://127.0.0.1:<site>: the website, config.js included
+        stack.api_url          # http://127.0.0.1:<api>: the HTTP API (what config.js calls apiUrl)
+        stack.emulator_url     # http://127.0.0.1:<emulator>: Cognito and S3 for the browser
+        stack.region           # us-east-1
+        stack.user_pool_id, stack.user_pool_client_id
+        stack.resources        # {"TodosTable": "todo-local-core-TodosTable", ...}
+        stack.config           # the dict that config.js assigns to window.TODO_CONFIG
+        stack.client("cognito-idp")   # a boto3 client bound to the emulator
+        stack.pids             # child process IDs (emulator, services)
+
+`LocalStack(...)` takes `Ports(host, site, api, emulator)` (defaults 127.0.0.1, 8000, site + 1,
+4566), and optionally `root`, `template`, `website_template`, `website_dir`, `log` (a `Log`;
+`Log(quiet=True)` silences the children) and `startup_timeout` (seconds, default 60).
+`start()` raises `StartupError` (or its subclass `PortInUse`) with a message that says what to
+change, after stopping whatever it had started; `stop()` (also on leaving the `with` block) stops
+the gateway and every child process group, and may be called more than once.
+"""
+
+from scripts.local.processes import Log, PortInUse, StartupError
+from scripts.local.stack import LocalStack, Ports
+
+__all__ = ["LocalStack", "Log", "PortInUse", "Ports", "StartupError"]

@@ -1,0 +1,359 @@
+"""The local gateway: API Gateway + ALB on one port, the website (CloudFront + S3) on another.
+
+`ApiGateway` answers CORS preflights itself, matches the HTTP API's routes, verifies the JWT as the
+route's authorizer is configured, applies the integration's header mappings (the verified `sub`
+overwrites `x-user-sub`), then routes by the ALB listener rules and proxies to the service,
+streaming both bodies. `Website` serves website/ and a generated config.js with the website
+stack's security headers. Both are plain WSGI apps run by werkzeug's threaded server.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import mimetypes
+import re
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from werkzeug.security import safe_join
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import get_input_stream
+
+from scripts.local.authorizer import Claims, JwtVerifier, Unauthorized
+from scripts.local.processes import Log
+from scripts.local.topology import Api, ApiRoute, Cors, FixedResponse, Routing
+
+StartResponse = Callable[..., Any]
+WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
+
+# Hop-by-hop headers (RFC 9110 7.6.1) end at each proxy.
+_HOP_BY_HOP = {
+    "connection",
+    "keep-alive",
+    "proxy-authenticate",
+    "proxy-authorization",
+    "te",
+    "trailer",
+    "transfer-encoding",
+    "upgrade",
+}
+MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # the HTTP API payload limit
+INTEGRATION_TIMEOUT_SECONDS = 30.0  # the HTTP API integration limit
+
+
+def _json(
+    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+) -> Response:
+    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+@dataclass(frozen=True)
+class Upstream:
+    host: str
+    port: int
+
+
+class ApiGateway:
+    """WSGI app playing the HTTP API (CORS, routes, JWT authorizer) in front of the ALB rules."""
+
+    def __init__(
+        self,
+        api: Api,
+        routing: Routing,
+        upstreams: Mapping[str, Upstream],
+        verifiers: Mapping[str, JwtVerifier],
+        log: Log,
+        timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+    ) -> None:
+        self.api = api
+        self.routing = routing
+        self.upstreams = upstreams
+        self.verifiers = verifiers
+        self.log = log
+        self.timeout = timeout
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        started = time.monotonic()
+        request = Request(environ)
+        request_id = uuid.uuid4().hex[:16]
+        response = self._handle(request, request_id)
+        response.headers["apigw-requestid"] = request_id
+        self._add_cors(request, response)
+        status = response.status_code
+
+        def log_when_done() -> None:
+            elapsed = (time.monotonic() - started) * 1000
+            self.log.line(
+                "gateway",
+                f"{request.method} {request.full_path.rstrip('?')} {status} {elapsed:.0f} ms",
+            )
+
+        response.call_on_close(log_when_done)
+        return response(environ, start_response)
+
+    # --- CORS, as API Gateway applies its CorsConfiguration -----------------------------------
+
+    def _allowed_origin(self, cors: Cors, origin: str | None) -> str | None:
+        if origin is None:
+            return None
+        if "*" in cors.allow_origins:
+            return "*" if not cors.allow_credentials else origin
+        return origin if origin in cors.allow_origins else None
+
+    def _preflight(self, request: Request) -> Response:
+        cors = self.api.cors
+        response = Response(status=204)
+        assert cors is not None
+        origin = self._allowed_origin(cors, request.headers.get("Origin"))
+        method = request.headers.get("Access-Control-Request-Method", "").upper()
+        wanted = [
+            h.strip().lower()
+            for h in request.headers.get("Access-Control-Request-Headers", "").split(",")
+            if h.strip()
+        ]
+        methods_ok = "*" in cors.allow_methods or method in cors.allow_methods
+        headers_ok = "*" in cors.allow_headers or all(h in cors.allow_headers for h in wanted)
+        if origin is None or not methods_ok or not headers_ok:
+            return response  # no CORS headers: the browser refuses the request
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.headers["Access-Control-Allow-Methods"] = ",".join(cors.allow_methods)
+        if cors.allow_headers:
+            response.headers["Access-Control-Allow-Headers"] = ",".join(cors.allow_headers)
+        if cors.max_age is not None:
+            response.headers["Access-Control-Max-Age"] = str(cors.max_age)
+        if cors.allow_credentials:
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+        return response
+
+    def _add_cors(self, request: Request, response: Response) -> None:
+        cors = self.api.cors
+        if cors is None or (request.method == "OPTIONS" and response.status_code == 204):
+            return
+        for name in list(response.headers.keys()):
+            if name.lower().startswith("access-control-"):
+                del response.headers[name]  # API Gateway ignores the integration's CORS headers
+        origin = self._allowed_origin(cors, request.headers.get("Origin"))
+        if origin is None:
+            return
+        response.headers["Access-Control-Allow-Origin"] = origin
+        response.vary.add("Origin")
+        if cors.expose_headers:
+            response.headers["Access-Control-Expose-Headers"] = ",".join(cors.expose_headers)
+        if cors.allow_credentials:
+            response.headers["Access-Control-Allow-Credentials"] = "true"
+
+    # --- routes, authorizer, ALB ------------------------------------------------------------
+
+    def _handle(self, request: Request, request_id: str) -> Response:
+        if (
+            request.method == "OPTIONS"
+            and self.api.cors is not None
+            and "Origin" in request.headers
+            and "Access-Control-Request-Method" in request.headers
+        ):
+            return self._preflight(request)
+        route = self.api.match(request.method, request.path)
+        if route is None:
+            return _json(404, {"message": "Not Found"})
+        claims: Claims | None = None
+        if route.authorizer is not None:
+            verifier = self.verifiers[route.authorizer.name]
+            try:
+                claims = verifier.verify(request.headers.get(route.authorizer.header), route.scopes)
+            except Unauthorized as err:
+                challenge = f'Bearer scope="" error="invalid_token" error_description="{err}"'
+                return _json(401, {"message": "Unauthorized"}, {"WWW-Authenticate": challenge})
+        if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
+            return _json(413, {"message": "Request Entity Too Large"})
+        target = self.routing.route(request.path)
+        if isinstance(target, FixedResponse):
+            response = Response(target.body, status=target.status)
+            response.headers["Content-Type"] = target.content_type
+            return response
+        headers = self._integration_headers(request, route, claims, request_id)
+        return self._proxy(request, self.upstreams[target], headers)
+
+    def _integration_headers(
+        self, request: Request, route: ApiRoute, claims: Claims | None, request_id: str
+    ) -> dict[str, str]:
+        headers = {
+            name.lower(): value
+            for name, value in request.headers.items()
+            if name.lower() not in _HOP_BY_HOP
+        }
+        forwarded_for = request.remote_addr or "127.0.0.1"
+        headers["x-forwarded-for"] = forwarded_for
+        headers["x-forwarded-proto"] = request.scheme
+        headers["x-forwarded-port"] = str(request.server[1] if request.server else "")
+        headers["x-amzn-trace-id"] = f"Root=1-{int(time.time()):08x}-{request_id:0<24}"
+        for mapping in route.mappings:
+            if mapping.operation == "remove":
+                headers.pop(mapping.header, None)
+                continue
+            value = _mapping_value(mapping.value, request, claims, request_id)
+            if mapping.operation == "append" and mapping.header in headers:
+                headers[mapping.header] = f"{headers[mapping.header]},{value}"
+            else:
+                headers[mapping.header] = value
+        return headers
+
+    def _proxy(self, request: Request, upstream: Upstream, headers: dict[str, str]) -> Response:
+        stream = get_input_stream(request.environ)
+        body: Any
+        if request.content_length is not None:
+            body = stream
+            headers["content-length"] = str(request.content_length)
+        else:
+            body = stream.read(MAX_PAYLOAD_BYTES + 1)
+            if len(body) > MAX_PAYLOAD_BYTES:
+                return _json(413, {"message": "Request Entity Too Large"})
+            if body or request.method in ("POST", "PUT", "PATCH"):
+                headers["content-length"] = str(len(body))
+        connection = http.client.HTTPConnection(upstream.host, upstream.port, timeout=self.timeout)
+        try:
+            connection.request(request.method, request.full_path.rstrip("?"), body, headers)
+            upstream_response = connection.getresponse()
+        except TimeoutError:
+            connection.close()
+            return _json(504, {"message": "Endpoint request timed out"})
+        except (ConnectionError, OSError, http.client.HTTPException):
+            connection.close()
+            return _json(503, {"message": "Service Unavailable"})
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                while chunk := upstream_response.read1(65536):
+                    yield chunk
+            except (TimeoutError, OSError, http.client.HTTPException):
+                return
+            finally:
+                connection.close()
+
+        response = Response(chunks(), status=upstream_response.status)
+        response.headers.clear()
+        for name, value in upstream_response.getheaders():
+            if name.lower() not in _HOP_BY_HOP:
+                response.headers.add(name, value)
+        return response
+
+
+def _mapping_value(template: str, request: Request, claims: Claims | None, request_id: str) -> str:
+    """API Gateway's parameter mapping values: `$context...`, `$request...` or static text."""
+
+    def replace(match: re.Match[str]) -> str:
+        name = match.group(1) or match.group(2)
+        if name.startswith("context.authorizer.claims."):
+            claim = name[len("context.authorizer.claims.") :]
+            return str(claims.values.get(claim, "")) if claims else ""
+        if name == "context.requestId":
+            return request_id
+        if name.startswith("request.header."):
+            return request.headers.get(name[len("request.header.") :], "")
+        if name.startswith("request.querystring."):
+            return request.args.get(name[len("request.querystring.") :], "")
+        raise ValueError(f"parameter mapping value ${name} is not emulated")
+
+    return re.sub(r"\$\{([\w.:-]+)\}|\$([\w.:-]+)", replace, template)
+
+
+class Website:
+    """WSGI app serving a directory plus a generated config.js, with the site's security headers."""
+
+    def __init__(self, root: Path, config: Mapping[str, Any], headers: Mapping[str, str]) -> None:
+        self.root = root.resolve()
+        self.config_js = (
+            f"window.TODO_CONFIG = {json.dumps(dict(config), sort_keys=True)};\n"
+        ).encode()
+        self.headers = dict(headers)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self._handle(request)
+        for name, value in self.headers.items():
+            response.headers[name] = value
+        return response(environ, start_response)
+
+    def _handle(self, request: Request) -> Response:
+        if request.method not in ("GET", "HEAD"):
+            return Response("method not allowed\n", status=405, headers={"Allow": "GET, HEAD"})
+        path = request.path.lstrip("/")
+        if path == "config.js":
+            response = Response(self.config_js, content_type="text/javascript; charset=utf-8")
+            response.headers["Cache-Control"] = "no-cache"
+            return response
+        joined = safe_join(str(self.root), path) if path else str(self.root)
+        if joined is None:
+            return Response("not found\n", status=404, content_type="text/plain; charset=utf-8")
+        file = Path(joined)
+        if file.is_dir():
+            file = file / "index.html"
+        if not file.is_file():
+            return Response("not found\n", status=404, content_type="text/plain; charset=utf-8")
+        response = Response(file.read_bytes(), content_type=content_type(file))
+        # Local edits show on the next load: every file revalidates (the ETag makes that cheap).
+        response.headers["Cache-Control"] = "no-cache"
+        response.add_etag()
+        return response.make_conditional(request)
+
+
+_TYPES = {
+    ".html": "text/html",
+    ".js": "text/javascript",
+    ".mjs": "text/javascript",
+    ".css": "text/css",
+    ".json": "application/json",
+    ".svg": "image/svg+xml",
+    ".webmanifest": "application/manifest+json",
+    ".ico": "image/x-icon",
+    ".png": "image/png",
+    ".woff2": "font/woff2",
+    ".txt": "text/plain",
+}
+
+
+def content_type(path: Path) -> str:
+    kind = _TYPES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0]
+    kind = kind or "application/octet-stream"
+    return f"{kind}; charset=utf-8" if kind.startswith("text/") else kind
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """The gateway logs each request itself, once, in the stack's log format."""
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return
+
+    def log(self, type: str, message: str, *args: Any) -> None:
+        return
+
+
+class Server:
+    """A threaded werkzeug server for one WSGI app, running in a background thread."""
+
+    def __init__(self, host: str, port: int, app: WsgiApp) -> None:
+        self.server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=_QuietHandler
+        )
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def port(self) -> int:
+        return int(self.server.server_port)
+
+    def start(self) -> None:
+        self.thread.start()
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+        self.thread.join(timeout=5)

@@ -1,0 +1,112 @@
+"""A whole start and stop of LocalStack, and the gateway when a service fails."""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+from collections.abc import Iterator
+
+import pytest
+import requests
+from werkzeug.test import Client
+
+from scripts.local import LocalStack, Log, PortInUse, Ports, StartupError
+from scripts.local.gateway import ApiGateway, Upstream
+from scripts.local.processes import free_port
+from scripts.local.topology import Api, ApiRoute, Routing
+from tests.local.conftest import FIXTURE, sign_up
+
+
+def _group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_start_serve_and_stop_leaves_nothing_behind() -> None:
+    stack = LocalStack(Ports(site=0, api=0, emulator=0), root=FIXTURE, log=Log(quiet=True))
+    with stack:
+        user = sign_up(stack)
+        response = requests.post(
+            stack.api_url + "/todos/t1/files",
+            json={"name": "a.txt"},
+            headers={"Authorization": user.id_token, "Origin": stack.site_url},
+            timeout=10,
+        )
+        assert response.status_code == 200
+        seen = response.json()
+        assert seen["service"] == "files"
+        assert seen["todosKeys"] == ["userID", "todoID"]  # the service asked the emulator
+        assert response.headers["Access-Control-Allow-Origin"] == stack.site_url
+        pids = stack.pids
+        assert len(pids) == 3  # emulator, main, files (each leads its own process group)
+        assert all(_group_alive(pid) for pid in pids)
+        ports = [stack.site_url, stack.api_url, stack.emulator_url]
+    assert not [pid for pid in pids if _group_alive(pid)]
+    for url in ports:
+        with pytest.raises(requests.ConnectionError):
+            requests.get(url, timeout=2)
+    stack.stop()  # a second stop is harmless
+
+
+def test_failed_start_up_stops_what_it_started() -> None:
+    busy = socket.socket()
+    busy.bind(("127.0.0.1", 0))
+    busy.listen()
+    port = busy.getsockname()[1]
+    stack = LocalStack(Ports(site=port, api=0, emulator=0), root=FIXTURE, log=Log(quiet=True))
+    with busy, pytest.raises(PortInUse, match=f"port {port} on 127.0.0.1 \\(the website\\)"):
+        stack.start()
+    assert stack.pids == []
+
+    missing = LocalStack(
+        Ports(site=0, api=0, emulator=0),
+        root=FIXTURE,
+        log=Log(quiet=True),
+        template=FIXTURE / "missing.yaml",
+    )
+    with pytest.raises(StartupError, match=r"missing\.yaml: cannot read the template"):
+        missing.start()  # after the emulator started
+    assert len(missing.started_pids) == 1
+    assert missing.pids == []
+    assert not _group_alive(missing.started_pids[0])
+
+
+# --- the gateway when the integration fails -----------------------------------------------------
+
+
+@pytest.fixture
+def silent_upstream() -> Iterator[int]:
+    """A service that accepts connections and never answers."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+    accepted: list[socket.socket] = []
+    thread = threading.Thread(target=lambda: accepted.append(listener.accept()[0]), daemon=True)
+    thread.start()
+    yield int(listener.getsockname()[1])
+    for connection in accepted:
+        connection.close()
+    listener.close()
+
+
+def gateway(port: int, timeout: float) -> Client:
+    api = Api((ApiRoute("ANY", "/todos", None),), None, "Listener")
+    routing = Routing((), "main")
+    upstreams = {"main": Upstream("127.0.0.1", port)}
+    return Client(ApiGateway(api, routing, upstreams, {}, Log(quiet=True), timeout=timeout))
+
+
+def test_an_unreachable_service_is_503() -> None:
+    response = gateway(free_port(), 1.0).get("/todos")
+    assert response.status_code == 503
+    assert response.json == {"message": "Service Unavailable"}
+
+
+def test_a_slow_service_is_504(silent_upstream: int) -> None:
+    response = gateway(silent_upstream, 0.3).get("/todos")
+    assert response.status_code == 504
+    assert response.json == {"message": "Endpoint request timed out"}
