@@ -1,0 +1,412 @@
+"""deploy-service after the push: one parameter changes, ECS is watched, failures are diagnosed."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from scripts.deploy.aws import Clients
+from scripts.deploy.errors import InvalidImageTag, NoChanges, RolloutFailed
+from scripts.deploy.rollout import assess, run_deploy_service
+from tests.scripts import fakes
+
+CORE = "todo-dev-core"
+NAME = "deploy-20260105T093000Z-abc1234def56"
+CLUSTER = "todo-dev-cluster"
+SERVICE = "todo-dev-main"
+TD_OLD = f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}:task-definition/todo-dev-main:7"
+TD_NEW = f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}:task-definition/todo-dev-main:8"
+TG = (
+    f"arn:aws:elasticloadbalancing:{fakes.REGION}:{fakes.ACCOUNT}:"
+    "targetgroup/todo-dev-main/6d0ecf831eec9f09"
+)
+NEW_TAG = "4f9c2b7e1d3a5c6b8e0f2a4c6e8b0d1f3a5c7e9b"
+PARAMETERS = {
+    "FilesServiceImageTag": "0123abc",
+    "LaunchType": "EC2",
+    "MainServiceImageTag": "0123abc",
+    "WebsiteOrigin": "https://d111111abcdef8.cloudfront.net",
+}
+OUTPUTS = {
+    "ClusterName": CLUSTER,
+    "MainServiceName": SERVICE,
+    "FilesServiceName": "todo-dev-files",
+    "MainRepositoryUri": f"{fakes.ACCOUNT}.dkr.ecr.{fakes.REGION}.amazonaws.com/todo-dev-main",
+    "MainTargetGroupArn": TG,
+    "MainLogGroupName": "/todo/dev/main",
+}
+ARN = f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}"
+TASK_ID = "0d3c8a5f2b4e4c1f9a7b6c5d4e3f2a1b"
+TASK_ARN = f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}:task/{CLUSTER}/{TASK_ID}"
+
+
+def deployment(
+    status: str,
+    task_definition: str,
+    rollout: str,
+    *,
+    running: int,
+    failed: int = 0,
+    reason: str = "",
+    ident: str = "ecs-svc/1111111111111111111",
+) -> dict[str, Any]:
+    return {
+        "id": ident,
+        "status": status,
+        "taskDefinition": task_definition,
+        "desiredCount": 2,
+        "pendingCount": 0,
+        "runningCount": running,
+        "failedTasks": failed,
+        "createdAt": fakes.T0,
+        "updatedAt": fakes.T0,
+        "launchType": "EC2",
+        "rolloutState": rollout,
+        "rolloutStateReason": reason,
+    }
+
+
+def service(*deployments: dict[str, Any], events: tuple[str, ...] = ()) -> dict[str, Any]:
+    return {
+        "services": [
+            {
+                "serviceArn": f"{ARN}:service/{CLUSTER}/{SERVICE}",
+                "serviceName": SERVICE,
+                "clusterArn": f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}:cluster/{CLUSTER}",
+                "status": "ACTIVE",
+                "desiredCount": 2,
+                "runningCount": 2,
+                "pendingCount": 0,
+                "taskDefinition": deployments[0]["taskDefinition"],
+                "deployments": list(deployments),
+                "events": [
+                    {"id": f"e{i}", "createdAt": fakes.T0 + timedelta(seconds=-i), "message": m}
+                    for i, m in enumerate(events)
+                ],
+            }
+        ],
+        "failures": [],
+    }
+
+
+def stub_stack_update(cfn_stub: Any) -> None:
+    """Everything CloudFormation does: only MainServiceImageTag changes, UPDATE_COMPLETE."""
+    cfn_stub.add_response(
+        "describe_stacks",
+        fakes.stack(CORE, "UPDATE_COMPLETE", parameters=PARAMETERS, outputs=OUTPUTS),
+        {"StackName": CORE},
+    )
+    cs_id = fakes.change_set_id(NAME)
+    cfn_stub.add_response(
+        "create_change_set",
+        {"Id": cs_id, "StackId": fakes.stack_id(CORE)},
+        {
+            "StackName": CORE,
+            "ChangeSetName": NAME,
+            "ChangeSetType": "UPDATE",
+            "UsePreviousTemplate": True,
+            "Parameters": [
+                {"ParameterKey": "FilesServiceImageTag", "UsePreviousValue": True},
+                {"ParameterKey": "LaunchType", "UsePreviousValue": True},
+                {"ParameterKey": "MainServiceImageTag", "ParameterValue": NEW_TAG},
+                {"ParameterKey": "WebsiteOrigin", "UsePreviousValue": True},
+            ],
+            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            "Description": f"main service image {NEW_TAG} from commit abc1234def5678",
+            "Tags": [{"Key": "project", "Value": "todo"}, {"Key": "env", "Value": "dev"}],
+        },
+    )
+    changes = [
+        fakes.change(
+            "Modify",
+            "MainTaskDefinition",
+            "AWS::ECS::TaskDefinition",
+            replacement="True",
+            physical_id=TD_OLD,
+            details=[("ContainerDefinitions", "Always")],
+        ),
+        fakes.change(
+            "Modify",
+            "MainService",
+            "AWS::ECS::Service",
+            replacement="False",
+            details=[("TaskDefinition", "Never")],
+        ),
+    ]
+    page = fakes.change_set_page(CORE, NAME, changes)
+    cfn_stub.add_response("describe_change_set", page)
+    cfn_stub.add_response("describe_change_set", page)
+    stack_type = "AWS::CloudFormation::Stack"
+    before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -3600)
+    cfn_stub.add_response("describe_stack_events", {"StackEvents": [before]})
+    cfn_stub.add_response("execute_change_set", {}, {"StackName": CORE, "ChangeSetName": cs_id})
+    events = fakes.newest_first(
+        before,
+        fakes.event(CORE, CORE, stack_type, "UPDATE_IN_PROGRESS", 1, reason="User Initiated"),
+        fakes.event(
+            CORE,
+            "MainTaskDefinition",
+            "AWS::ECS::TaskDefinition",
+            "UPDATE_COMPLETE",
+            3,
+            physical_id=TD_NEW,
+        ),
+        fakes.event(CORE, "MainService", "AWS::ECS::Service", "UPDATE_COMPLETE", 200),
+        fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", 210),
+    )
+    cfn_stub.add_response("describe_stack_events", {"StackEvents": events})
+    updated = {**PARAMETERS, "MainServiceImageTag": NEW_TAG}
+    cfn_stub.add_response(
+        "describe_stacks", fakes.stack(CORE, "UPDATE_COMPLETE", parameters=updated, outputs=OUTPUTS)
+    )
+    cfn_stub.add_response("describe_stack_events", {"StackEvents": events})
+    cfn_stub.add_response(
+        "describe_stack_resource",
+        {
+            "StackResourceDetail": {
+                "StackName": CORE,
+                "StackId": fakes.stack_id(CORE),
+                "LogicalResourceId": "MainTaskDefinition",
+                "PhysicalResourceId": TD_NEW,
+                "ResourceType": "AWS::ECS::TaskDefinition",
+                "LastUpdatedTimestamp": fakes.T0,
+                "ResourceStatus": "UPDATE_COMPLETE",
+            }
+        },
+        {"StackName": CORE, "LogicalResourceId": "MainTaskDefinition"},
+    )
+
+
+class Pushed:
+    """Stands in for the docker build/push (no Docker here); records what was asked."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str]] = []
+
+    def __call__(self, ecr: Any, uri: str, tag: str, **_: Any) -> None:
+        self.calls.append((uri, tag))
+
+
+def clients() -> tuple[Clients, dict[str, Any]]:
+    made = {name: fakes.stubbed(name) for name in ("cloudformation", "ecs", "elbv2", "logs", "ecr")}
+    return Clients(**{k: v[0] for k, v in made.items()}), {k: v[1] for k, v in made.items()}
+
+
+def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
+    tmp_path: Path,
+) -> None:
+    all_clients, stubs = clients()
+    stub_stack_update(stubs["cloudformation"])
+    ecs = stubs["ecs"]
+    # First look: the new deployment is starting and tasks are failing.
+    ecs.add_response(
+        "describe_services",
+        service(
+            deployment(
+                "PRIMARY",
+                TD_NEW,
+                "IN_PROGRESS",
+                running=0,
+                failed=2,
+                ident="ecs-svc/2222222222222222222",
+            ),
+            deployment("ACTIVE", TD_OLD, "COMPLETED", running=2),
+        ),
+        {"cluster": CLUSTER, "services": [SERVICE]},
+    )
+    circuit = "ECS deployment circuit breaker: tasks failed to start."
+    rolled_back = service(
+        deployment(
+            "PRIMARY",
+            TD_OLD,
+            "IN_PROGRESS",
+            running=2,
+            ident="ecs-svc/3333333333333333333",
+            reason="ECS deployment ecs-svc/3333333333333333333 in progress.",
+        ),
+        deployment(
+            "ACTIVE",
+            TD_NEW,
+            "FAILED",
+            running=0,
+            failed=4,
+            ident="ecs-svc/2222222222222222222",
+            reason=circuit,
+        ),
+        events=(
+            f"(service {SERVICE}) rolling back to deployment ecs-svc/1111111111111111111.",
+            f"(service {SERVICE}) deployment ecs-svc/2222222222222222222 deployment failed: "
+            "tasks failed to start.",
+        ),
+    )
+    ecs.add_response("describe_services", rolled_back)
+    # Diagnosis.
+    ecs.add_response("describe_services", rolled_back)
+    ecs.add_response(
+        "list_tasks",
+        {"taskArns": [TASK_ARN]},
+        {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "STOPPED"},
+    )
+    ecs.add_response(
+        "describe_tasks",
+        {
+            "tasks": [
+                {
+                    "taskArn": TASK_ARN,
+                    "taskDefinitionArn": TD_NEW,
+                    "lastStatus": "STOPPED",
+                    "desiredStatus": "STOPPED",
+                    "stopCode": "EssentialContainerExited",
+                    "stoppedReason": "Essential container in task exited",
+                    "stoppedAt": fakes.T0 + timedelta(seconds=90),
+                    "createdAt": fakes.T0 + timedelta(seconds=60),
+                    "containers": [
+                        {
+                            "name": "main",
+                            "lastStatus": "STOPPED",
+                            "exitCode": 3,
+                            "reason": "",
+                            "taskArn": TASK_ARN,
+                        }
+                    ],
+                }
+            ],
+            "failures": [],
+        },
+    )
+    stubs["elbv2"].add_response(
+        "describe_target_health",
+        {
+            "TargetHealthDescriptions": [
+                {
+                    "Target": {"Id": "i-0a1b2c3d4e5f67890", "Port": 32768},
+                    "HealthCheckPort": "32768",
+                    "TargetHealth": {
+                        "State": "unhealthy",
+                        "Reason": "Target.ResponseCodeMismatch",
+                        "Description": "Health checks failed with these codes: [502]",
+                    },
+                }
+            ]
+        },
+        {"TargetGroupArn": TG},
+    )
+    ecs.add_response(
+        "describe_task_definition",
+        {
+            "taskDefinition": {
+                "taskDefinitionArn": TD_NEW,
+                "family": "todo-dev-main",
+                "containerDefinitions": [
+                    {
+                        "name": "main",
+                        "image": f"{OUTPUTS['MainRepositoryUri']}:{NEW_TAG}",
+                        "logConfiguration": {
+                            "logDriver": "awslogs",
+                            "options": {
+                                "awslogs-group": "/todo/dev/main",
+                                "awslogs-region": fakes.REGION,
+                                "awslogs-stream-prefix": "ecs",
+                            },
+                        },
+                    }
+                ],
+            }
+        },
+        {"taskDefinition": TD_NEW},
+    )
+    stubs["logs"].add_response(
+        "get_log_events",
+        {
+            "events": [
+                {
+                    "timestamp": 1767605470000,
+                    "message": "[INFO] Starting gunicorn 27.0.1",
+                    "ingestionTime": 1767605471000,
+                },
+                {
+                    "timestamp": 1767605471000,
+                    "message": "RuntimeError: TODOS_TABLE is not set",
+                    "ingestionTime": 1767605472000,
+                },
+            ],
+            "nextForwardToken": "f/1",
+            "nextBackwardToken": "b/1",
+        },
+        {
+            "logGroupName": "/todo/dev/main",
+            "logStreamName": f"ecs/main/{TASK_ID}",
+            "limit": 20,
+            "startFromHead": False,
+        },
+    )
+    ctx, out, time = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
+    pushed = Pushed()
+    with pytest.raises(RolloutFailed) as raised:
+        run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=pushed)
+    for stub in stubs.values():
+        stub.assert_no_pending_responses()
+    assert pushed.calls == [(OUTPUTS["MainRepositoryUri"], NEW_TAG)]
+    assert circuit in str(raised.value)
+    text = out.getvalue()
+    assert "UPDATE_COMPLETE" in text  # CloudFormation was satisfied ...
+    assert "Essential container in task exited" in text  # ... ECS was not, and says why
+    assert "main: STOPPED exit 3" in text
+    assert "Target.ResponseCodeMismatch" in text
+    assert "RuntimeError: TODOS_TABLE is not set" in text
+    assert "rolling back to deployment" in text
+    assert time.sleeps == [5.0]
+
+
+def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> None:
+    all_clients, stubs = clients()
+    stub_stack_update(stubs["cloudformation"])
+    stubs["ecs"].add_response(
+        "describe_services",
+        service(
+            deployment("PRIMARY", TD_NEW, "IN_PROGRESS", running=1),
+            deployment("ACTIVE", TD_OLD, "COMPLETED", running=2),
+        ),
+    )
+    stubs["ecs"].add_response(
+        "describe_services", service(deployment("PRIMARY", TD_NEW, "COMPLETED", running=2))
+    )
+    ctx, out, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
+    result = run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=Pushed())
+    assert result["deployments"][0]["taskDefinition"] == TD_NEW
+    assert f"runs {NEW_TAG}: 2/2 tasks" in out.getvalue()
+
+
+def test_same_tag_is_nothing_to_roll_out(tmp_path: Path) -> None:
+    all_clients, stubs = clients()
+    stubs["cloudformation"].add_response(
+        "describe_stacks",
+        fakes.stack(CORE, "UPDATE_COMPLETE", parameters=PARAMETERS, outputs=OUTPUTS),
+    )
+    ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
+    with pytest.raises(NoChanges, match="already 0123abc"):
+        run_deploy_service(ctx, "main", auto_approve=True, image_tag="0123abc", publish=Pushed())
+
+
+def test_latest_is_refused_before_any_call(tmp_path: Path) -> None:
+    all_clients, _ = clients()
+    ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
+    with pytest.raises(InvalidImageTag, match="latest"):
+        run_deploy_service(ctx, "main", auto_approve=True, image_tag="latest", publish=Pushed())
+
+
+@pytest.mark.parametrize(
+    ("deployments", "state"),
+    [
+        ([deployment("PRIMARY", TD_NEW, "IN_PROGRESS", running=1)], "wait"),
+        ([deployment("PRIMARY", TD_NEW, "COMPLETED", running=2)], "done"),
+        ([deployment("PRIMARY", TD_NEW, "FAILED", running=0, reason="circuit breaker")], "failed"),
+        # Only the old task definition is left: the rollback already finished.
+        ([deployment("PRIMARY", TD_OLD, "COMPLETED", running=2)], "failed"),
+    ],
+)
+def test_assess(deployments: list[dict[str, Any]], state: str) -> None:
+    assert assess(service(*deployments)["services"][0], TD_NEW).state == state
