@@ -39,16 +39,12 @@ class Iam:
 
 
 def _assumed_by(service: str) -> PolicyDocument:
-    return PolicyDocument(
-        Version="2012-10-17",
-        Statement=[
-            Statement(
-                Effect=Allow,
-                Principal=Principal("Service", service),
-                Action=[AssumeRole],
-            )
-        ],
-    )
+    principal = Principal("Service", service)
+    statement = Statement(Effect=Allow, Principal=principal, Action=[AssumeRole])
+    if service == "ecs-tasks.amazonaws.com":
+        # ECS names the account it acts for: only this account's tasks (no confused deputy).
+        statement.Condition = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
+    return PolicyDocument(Version="2012-10-17", Statement=[statement])
 
 
 def _actions(names: tuple[str, ...]) -> list[Action]:
@@ -159,20 +155,7 @@ def add_iam(
         task_roles[service.name] = t.add_resource(
             Role(
                 logical_id(service.name, "task-role"),
-                AssumeRolePolicyDocument=PolicyDocument(
-                    Version="2012-10-17",
-                    Statement=[
-                        Statement(
-                            Effect=Allow,
-                            Principal=Principal("Service", "ecs-tasks.amazonaws.com"),
-                            Action=[AssumeRole],
-                            # Only tasks of this account may assume it (confused deputy).
-                            Condition=Condition(
-                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
-                            ),
-                        )
-                    ],
-                ),
+                AssumeRolePolicyDocument=_assumed_by("ecs-tasks.amazonaws.com"),
                 Policies=[
                     Policy(
                         PolicyName=f"{service.name}-service-data-access",

@@ -1,0 +1,264 @@
+"""Services, task definitions and the load balancer: hardening, wiring and timings."""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from typing import Any
+
+import pytest
+
+from generator.config import Settings
+from tests.generator.conftest import props, resources, target
+
+SETTINGS = Settings()
+SERVICES = [s.name for s in SETTINGS.services]
+CONTRACT_ENV = {
+    "AWS_REGION",
+    "TODOS_TABLE",
+    "FILES_TABLE",
+    "FILES_BUCKET",
+    "COGNITO_USER_POOL_ID",
+    "COGNITO_APP_CLIENT_ID",
+    "PORT",
+    "LOG_LEVEL",
+    "MAX_UPLOAD_BYTES",
+}
+SECRET_NAME = re.compile(r"SECRET|PASSWORD|TOKEN|KEY", re.IGNORECASE)
+
+
+def containers(template: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        c
+        for td in resources(template, "AWS::ECS::TaskDefinition").values()
+        for c in td["Properties"]["ContainerDefinitions"]
+    ]
+
+
+def hardening_violations(template: dict[str, Any]) -> list[str]:
+    found = []
+    for c in containers(template):
+        name = c["Name"]
+        user = str(c.get("User", ""))
+        if not user or user.split(":")[0] in {"0", "root"}:
+            found.append(f"{name}: runs as root")
+        if c.get("ReadonlyRootFilesystem") is not True:
+            found.append(f"{name}: writable root filesystem")
+        if c.get("Privileged", False) is not False:
+            found.append(f"{name}: privileged")
+        if not c.get("Memory"):
+            found.append(f"{name}: no memory limit")
+        for env in c.get("Environment", []):
+            if SECRET_NAME.search(env["Name"]) and isinstance(env["Value"], str):
+                found.append(f"{name}: plain secret {env['Name']}")
+    return found
+
+
+def service_chain(template: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
+    """Follow listener rule -> target group -> ECS service -> task definition -> container."""
+    chain = {}
+    services = resources(template, "AWS::ECS::Service")
+    for rule in resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values():
+        p = rule["Properties"]
+        (action,) = p["Actions"]
+        group = target(action["TargetGroupArn"])
+        (condition,) = p["Conditions"]
+        patterns = condition["PathPatternConfig"]["Values"]
+        for service in services.values():
+            for lb in service["Properties"]["LoadBalancers"]:
+                if target(lb["TargetGroupArn"]) == group:
+                    task = props(template, str(target(service["Properties"]["TaskDefinition"])))
+                    names = {c["Name"] for c in task["ContainerDefinitions"]}
+                    assert lb["ContainerName"] in names
+                    chain[lb["ContainerName"]] = (patterns, f"{p['Priority']}")
+    return chain
+
+
+def test_every_container_is_hardened(deployed: dict[str, Any]) -> None:
+    assert len(containers(deployed)) == len(SERVICES)
+    assert hardening_violations(deployed) == []
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "expected"),
+    [
+        ("User", "0", "runs as root"),
+        ("ReadonlyRootFilesystem", False, "writable root filesystem"),
+        ("Privileged", True, "privileged"),
+        ("Memory", None, "no memory limit"),
+    ],
+)
+def test_the_hardening_check_catches_each_regression(
+    core_template: dict[str, Any], field: str, value: Any, expected: str
+) -> None:
+    broken = copy.deepcopy(core_template)
+    container = props(broken, "MainTaskDefinition")["ContainerDefinitions"][0]
+    container[field] = value
+    assert hardening_violations(broken) == [f"main: {expected}"]
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_writable_paths_are_task_volumes(core_template: dict[str, Any], service: str) -> None:
+    task = props(core_template, f"{service.title()}TaskDefinition")
+    (container,) = task["ContainerDefinitions"]
+    volumes = {v["Name"] for v in task["Volumes"]}
+    mounts = {m["ContainerPath"]: m["SourceVolume"] for m in container["MountPoints"]}
+    assert "/tmp" in mounts  # the path inside the container
+    assert set(mounts.values()) <= volumes
+    # Plain task volumes: no host path, so nothing of the instance is exposed to the task.
+    assert all(set(v) == {"Name"} for v in task["Volumes"])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_environment_is_exactly_the_contract(core_template: dict[str, Any], service: str) -> None:
+    (container,) = props(core_template, f"{service.title()}TaskDefinition")["ContainerDefinitions"]
+    env = {e["Name"]: e["Value"] for e in container["Environment"]}
+    assert set(env) == CONTRACT_ENV
+    assert "Secrets" not in container
+    assert env["TODOS_TABLE"] == {"Ref": "TodosTable"}
+    assert env["FILES_TABLE"] == {"Ref": "FilesTable"}
+    assert env["FILES_BUCKET"] == {"Ref": "FilesBucket"}
+    assert env["COGNITO_USER_POOL_ID"] == {"Ref": "UserPool"}
+    assert env["COGNITO_APP_CLIENT_ID"] == {"Ref": "UserPoolClient"}
+    assert env["PORT"] == str(SETTINGS.container_port)
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_container_image_is_its_repository_at_the_tag_parameter(
+    core_template: dict[str, Any], service: str
+) -> None:
+    title = service.title()
+    (container,) = props(core_template, f"{title}TaskDefinition")["ContainerDefinitions"]
+    assert container["Name"] == service
+    assert container["Image"] == {
+        "Fn::Sub": f"${{{title}Repository.RepositoryUri}}:${{{title}ServiceImageTag}}"
+    }
+    log = container["LogConfiguration"]
+    assert log["LogDriver"] == "awslogs"
+    assert log["Options"]["awslogs-group"] == {"Ref": f"{title}LogGroup"}
+    assert "/health" in " ".join(container["HealthCheck"]["Command"])
+
+
+@pytest.mark.parametrize("service", SERVICES)
+@pytest.mark.parametrize(
+    ("tag", "accepted"),
+    [
+        ("latest", False),
+        ("v1.2.3", True),
+        ("0123456789abcdef0123456789abcdef01234567", True),
+        ("", False),
+        ("latest-build", True),
+        ("-leading-dash", False),
+        ("has space", False),
+    ],
+)
+def test_image_tag_parameter_rejects_latest(
+    core_template: dict[str, Any], service: str, tag: str, accepted: bool
+) -> None:
+    parameter = core_template["Parameters"][f"{service.title()}ServiceImageTag"]
+    assert "Default" not in parameter
+    assert bool(re.fullmatch(parameter["AllowedPattern"], tag)) is accepted
+
+
+def test_listener_rules_route_files_before_main(core_template: dict[str, Any]) -> None:
+    chain = service_chain(core_template)
+    assert chain == {
+        "files": (["/todos/*/files", "/todos/*/files/*"], "10"),
+        "main": (["/todos", "/todos/*"], "20"),
+    }
+
+
+def test_listener_default_is_a_json_404(core_template: dict[str, Any]) -> None:
+    listener = props(core_template, "LoadBalancerListener")
+    (action,) = listener["DefaultActions"]
+    assert action["Type"] == "fixed-response"
+    response = action["FixedResponseConfig"]
+    assert response["StatusCode"] == "404"
+    assert response["ContentType"] == "application/json"
+    assert json.loads(response["MessageBody"])["error"]["code"] == "not_found"
+
+
+def test_load_balancer_attributes(core_template: dict[str, Any]) -> None:
+    attrs = {
+        a["Key"]: a["Value"] for a in props(core_template, "LoadBalancer")["LoadBalancerAttributes"]
+    }
+    assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
+    assert attrs["routing.http.desync_mitigation_mode"] == "strictest"
+    assert attrs["deletion_protection.enabled"] == "true"
+    assert attrs["access_logs.s3.enabled"] == "true"
+    assert attrs["access_logs.s3.bucket"] == {"Ref": "LogBucket"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_health_check_timings_keep_rollouts_within_30_seconds(
+    core_template: dict[str, Any], service: str
+) -> None:
+    tg = props(core_template, f"{service.title()}TargetGroup")
+    assert tg["HealthCheckPath"] == "/health"
+    assert tg["HealthCheckIntervalSeconds"] == 10
+    assert tg["HealthyThresholdCount"] == 2
+    assert tg["UnhealthyThresholdCount"] == 3
+    assert tg["HealthCheckTimeoutSeconds"] < tg["HealthCheckIntervalSeconds"]
+    # In service within 30 s, drained within 30 s.
+    assert tg["HealthCheckIntervalSeconds"] * tg["HealthyThresholdCount"] <= 30
+    attrs = {a["Key"]: a["Value"] for a in tg["TargetGroupAttributes"]}
+    assert int(attrs["deregistration_delay.timeout_seconds"]) <= 30
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_deploys_safely(core_template: dict[str, Any], service: str) -> None:
+    p = props(core_template, f"{service.title()}Service")
+    deployment = p["DeploymentConfiguration"]
+    assert deployment["MinimumHealthyPercent"] == 100
+    assert deployment["MaximumPercent"] == 200
+    assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
+    assert p["EnableExecuteCommand"] is True
+    assert p["HealthCheckGracePeriodSeconds"] > 0
+    # The listener rule attaches the target group to the ALB before the service registers.
+    assert (
+        f"{service.title()}ListenerRule"
+        in core_template["Resources"][f"{service.title()}Service"]["DependsOn"]
+    )
+
+
+def test_launch_type_switches_networking_and_targets(deployed: dict[str, Any]) -> None:
+    fargate = "FARGATE" in json.dumps(props(deployed, "ClusterCapacityProviderAssociations"))
+    for name in SERVICES:
+        title = name.title()
+        task = props(deployed, f"{title}TaskDefinition")
+        service = props(deployed, f"{title}Service")
+        group = props(deployed, f"{title}TargetGroup")
+        (strategy,) = service["CapacityProviderStrategy"]
+        if fargate:
+            assert task["NetworkMode"] == "awsvpc"
+            assert task["RequiresCompatibilities"] == ["FARGATE"]
+            assert group["TargetType"] == "ip"
+            assert strategy["CapacityProvider"] == "FARGATE"
+            assert "PlacementStrategies" not in service
+        else:
+            assert task["NetworkMode"] == "bridge"
+            assert task["RequiresCompatibilities"] == ["EC2"]
+            assert group["TargetType"] == "instance"
+            assert strategy["CapacityProvider"] == {"Ref": "CapacityProvider"}
+            assert service["PlacementStrategies"] == [
+                {"Type": "spread", "Field": "attribute:ecs.availability-zone"},
+                {"Type": "binpack", "Field": "memory"},
+            ]
+            assert "NetworkConfiguration" not in service
+            # Dynamic host port: the container port is mapped, the host port left to ECS.
+            (container,) = task["ContainerDefinitions"]
+            assert all("HostPort" not in m for m in container["PortMappings"])
+    asgs = resources(deployed, "AWS::AutoScaling::AutoScalingGroup")
+    assert len(asgs) == (0 if fargate else 1)
+
+
+def test_capacity_provider_scales_and_protects_instances(core_template: dict[str, Any]) -> None:
+    provider = props(core_template, "CapacityProvider")["AutoScalingGroupProvider"]
+    assert provider["ManagedScaling"]["Status"] == "ENABLED"
+    assert provider["ManagedTerminationProtection"] == "ENABLED"
+    asg = props(core_template, "ContainerInstanceAutoScalingGroup")
+    assert asg["NewInstancesProtectedFromScaleIn"] is True
+    assert {target(s) for s in asg["VPCZoneIdentifier"]} == {f"PrivateSubnet{az}" for az in "ABC"}
+    cluster = props(core_template, "Cluster")
+    assert {"Name": "containerInsights", "Value": "enabled"} in cluster["ClusterSettings"]
