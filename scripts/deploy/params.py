@@ -142,9 +142,14 @@ def build_parameters(
         if key not in values and key not in existing and "Default" not in (spec or {})
     )
     if missing:
+        hint = (
+            "; image tags are set by `make deploy-service`, see the README's first deployment"
+            if any(key.endswith("ImageTag") for key in missing)
+            else ""
+        )
         raise ConfigError(
             f"{source} gives no value for {', '.join(missing)}, which the template requires "
-            "(no default)"
+            f"(no default){hint}"
         )
     for key, value in values.items():
         allowed = (declared[key] or {}).get("AllowedValues")
