@@ -173,4 +173,5 @@ def add_api(
         )
     )
     add_output(t, "ApiUrl", GetAtt(api, "ApiEndpoint"), "Base URL of the HTTP API")
+    add_output(t, "Region", Ref("AWS::Region"), "Region of the API, user pool and bucket")
     return HttpApi(api=api, stage=stage, authorizer=authorizer, routes=routes)

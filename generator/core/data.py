@@ -303,7 +303,6 @@ def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
     )
 
     add_output(t, "FilesBucketName", Ref(files_bucket), "Bucket of the todos' attachments")
-    add_output(t, "Region", Ref("AWS::Region"), "Region of the stack")
     return Data(
         todos_table=todos,
         files_table=files,

@@ -42,13 +42,15 @@ from generator.naming import logical_id
 # A git tag or commit: anything but the mutable `latest` (CloudFormation patterns are Java regexes).
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 
-# Writable scratch space on a read-only root filesystem: /tmp for gunicorn, and the directories
-# the ECS Exec agent writes to (it cannot start on a read-only root otherwise).
+# Writable scratch space on a read-only root filesystem, as per-task volumes: /tmp for gunicorn,
+# and the directories the ECS Exec agent writes to (it cannot start on a read-only root otherwise).
+# On Fargate a task volume starts as root 0755: the images declare `VOLUME /tmp` (mode 1777) so
+# the non-root server can write there.
 WRITABLE_PATHS = {
     "tmp": "/tmp",  # noqa: S108 - a per-task volume, not the host's /tmp
     "ecs-exec-agent": "/managed-agents",
-    "ecs-exec-state": "/var/lib/amazon/ssm",
-    "ecs-exec-logs": "/var/log/amazon/ssm",
+    "ecs-exec-state": "/var/lib/amazon",
+    "ecs-exec-logs": "/var/log/amazon",
 }
 
 
