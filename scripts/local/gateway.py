@@ -181,7 +181,7 @@ class ApiGateway:
             response.headers["Content-Type"] = target.content_type
             return response
         headers = self._integration_headers(request, route, claims, request_id)
-        return self._proxy(request, self.upstreams[target], headers)
+        return self._proxy(request, self.upstreams[target], headers, route.timeout_ms)
 
     def _integration_headers(
         self, request: Request, route: ApiRoute, claims: Claims | None, request_id: str
@@ -207,7 +207,13 @@ class ApiGateway:
                 headers[mapping.header] = value
         return headers
 
-    def _proxy(self, request: Request, upstream: Upstream, headers: dict[str, str]) -> Response:
+    def _proxy(
+        self,
+        request: Request,
+        upstream: Upstream,
+        headers: dict[str, str],
+        timeout_ms: int | None = None,
+    ) -> Response:
         stream = get_input_stream(request.environ)
         body: Any
         if request.content_length is not None:
@@ -219,7 +225,8 @@ class ApiGateway:
                 return _json(413, {"message": "Request Entity Too Large"})
             if body or request.method in ("POST", "PUT", "PATCH"):
                 headers["content-length"] = str(len(body))
-        connection = http.client.HTTPConnection(upstream.host, upstream.port, timeout=self.timeout)
+        timeout = min(self.timeout, timeout_ms / 1000) if timeout_ms else self.timeout
+        connection = http.client.HTTPConnection(upstream.host, upstream.port, timeout=timeout)
         try:
             connection.request(request.method, request.full_path.rstrip("?"), body, headers)
             upstream_response = connection.getresponse()
@@ -240,9 +247,12 @@ class ApiGateway:
                 connection.close()
 
         response = Response(chunks(), status=upstream_response.status)
+        # A body the server never reads (204, HEAD) still ends the upstream connection.
+        response.call_on_close(connection.close)
         response.headers.clear()
         for name, value in upstream_response.getheaders():
-            if name.lower() not in _HOP_BY_HOP:
+            # The local server writes its own Date and Server; a second copy would be invalid.
+            if name.lower() not in _HOP_BY_HOP and name.lower() not in ("date", "server"):
                 response.headers.add(name, value)
         return response
 

@@ -68,7 +68,8 @@ class Log:
                 source, self.COLOURS[len(self._styles) % len(self.COLOURS)]
             )
             text = Text(f"{source:>8} | ", style=style)
-            text.append(message)
+            # Children colour some lines themselves; rich keeps or drops that with its own styles.
+            text.append_text(Text.from_ansi(message))
             self.console.print(text)
 
 

@@ -218,6 +218,7 @@ class ApiRoute:
     scopes: tuple[str, ...] = ()
     mappings: tuple[HeaderMapping, ...] = ()
     listener: str | None = None
+    timeout_ms: int | None = None  # the integration's TimeoutInMillis
 
     @property
     def regex(self) -> re.Pattern[str]:
@@ -340,13 +341,15 @@ def read_api(resolver: Resolver) -> Api:
             f"{where}.Auth.Authorizers.{name}",
         )
 
-    integrations: dict[str, tuple[tuple[HeaderMapping, ...], str | None]] = {}
+    integrations: dict[str, tuple[tuple[HeaderMapping, ...], str | None, int | None]] = {}
     for integration_id in resolver.of_type(INTEGRATION):
         int_where = f"Resources.{integration_id}.Properties"
         uri = resolver.prop(integration_id, "IntegrationUri")
+        timeout = resolver.prop(integration_id, "TimeoutInMillis")
         integrations[integration_id] = (
             _mappings(resolver.prop(integration_id, "RequestParameters"), int_where),
             uri.logical_id if isinstance(uri, LogicalRef) else None,
+            int(timeout) if timeout is not None else None,
         )
 
     routes: list[ApiRoute] = []
@@ -362,7 +365,9 @@ def read_api(resolver: Resolver) -> Api:
             auth_ref = resolver.prop(route_id, "AuthorizerId")
             authorizer = authorizers[_ref_id(auth_ref, f"{route_where}.AuthorizerId")]
         target = resolver.properties(route_id).get("Target")
-        mappings, route_listener = integrations.get(_integration_of(target) or "", ((), None))
+        mappings, route_listener, timeout_ms = integrations.get(
+            _integration_of(target) or "", ((), None, None)
+        )
         routes.append(
             ApiRoute(
                 method.upper() if method != "$default" else "ANY",
@@ -371,6 +376,7 @@ def read_api(resolver: Resolver) -> Api:
                 _strings(resolver.prop(route_id, "AuthorizationScopes")),
                 mappings,
                 route_listener,
+                timeout_ms,
             )
         )
     listeners = resolver.of_type(LISTENER)

@@ -12,10 +12,10 @@ import yaml
 from scripts.local import LocalStack
 from scripts.local.resources import Clients, create_all
 from scripts.local.template import Resolver, load_template
-from tests.local.conftest import FIXTURE
+from tests.local.conftest import FIXTURE, ROOT
 
 ORIGIN = "http://127.0.0.1:8000"
-TEMPLATES = [FIXTURE / "templates" / "core.yaml"]
+TEMPLATES = [ROOT / "templates" / "core.yaml", FIXTURE / "templates" / "core.yaml"]
 
 
 def create_from(stack: LocalStack, template: Path) -> Resolver:
@@ -40,7 +40,7 @@ def rename_sort_key(template: dict[str, Any], table: str, old: str, new: str) ->
             entry["AttributeName"] = new
 
 
-@pytest.mark.parametrize("template", TEMPLATES, ids=lambda p: str(p.parent.parent.name))
+@pytest.mark.parametrize("template", TEMPLATES, ids=["generated", "fixture"])
 def test_a_schema_change_in_the_template_changes_the_local_table(
     stack: LocalStack, template: Path, tmp_path: Path
 ) -> None:

@@ -96,6 +96,7 @@ def test_api_routes_authorizer_and_mappings() -> None:
     assert [(m.operation, m.header, m.value) for m in route.mappings] == [
         ("overwrite", "x-user-sub", "$context.authorizer.claims.sub")
     ]
+    assert route.timeout_ms == 29000
     assert api.match("GET", "/todosx") is None
     assert api.match("GET", "/") is None
     assert api.cors is not None

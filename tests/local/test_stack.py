@@ -93,8 +93,9 @@ def silent_upstream() -> Iterator[int]:
     listener.close()
 
 
-def gateway(port: int, timeout: float) -> Client:
-    api = Api((ApiRoute("ANY", "/todos", None),), None, "Listener")
+def gateway(port: int, timeout: float, route_timeout_ms: int | None = None) -> Client:
+    route = ApiRoute("ANY", "/todos", None, timeout_ms=route_timeout_ms)
+    api = Api((route,), None, "Listener")
     routing = Routing((), "main")
     upstreams = {"main": Upstream("127.0.0.1", port)}
     return Client(ApiGateway(api, routing, upstreams, {}, Log(quiet=True), timeout=timeout))
@@ -110,3 +111,8 @@ def test_a_slow_service_is_504(silent_upstream: int) -> None:
     response = gateway(silent_upstream, 0.3).get("/todos")
     assert response.status_code == 504
     assert response.json == {"message": "Endpoint request timed out"}
+
+
+def test_the_integrations_own_timeout_applies(silent_upstream: int) -> None:
+    response = gateway(silent_upstream, 30.0, route_timeout_ms=300).get("/todos")
+    assert response.status_code == 504

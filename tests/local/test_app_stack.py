@@ -1,0 +1,87 @@
+"""The local stack on this repository: templates/core.yaml, app/ and website/ as they are."""
+
+from __future__ import annotations
+
+import os
+
+import requests
+
+from scripts.local import LocalStack, Log, Ports
+from scripts.local.template import Physical, Resolver, load_template
+from scripts.local.topology import FixedResponse, find_services, read_api, read_routing
+from tests.local.conftest import ROOT, sign_up
+
+
+def test_the_templates_listener_rules_send_files_paths_to_the_files_service() -> None:
+    pseudo = {"AWS::StackName": "s", "AWS::Region": "us-east-1", "AWS::AccountId": "1"}
+    resolver = Resolver(
+        load_template(ROOT / "templates" / "core.yaml"), {"WebsiteOrigin": "http://x"}, pseudo
+    )
+    resolver.physical.update(UserPool=Physical("us-east-1_p"), UserPoolClient=Physical("c"))
+    api = read_api(resolver)
+    routing = read_routing(resolver, api.listener, find_services(resolver))
+    actions = [rule.action for rule in routing.rules]
+    assert actions.index("files") < actions.index("main")  # files rules are evaluated first
+    for path, service in [
+        ("/todos", "main"),
+        ("/todos/t", "main"),
+        ("/todos/t/files", "files"),
+        ("/todos/t/files/f", "files"),
+    ]:
+        assert routing.route(path) == service, path
+    default = routing.route("/other")
+    assert isinstance(default, FixedResponse)
+    assert default.status == 404
+    assert all(route.authorizer is not None for route in api.routes)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.killpg(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def test_the_app_runs_end_to_end_and_stops_cleanly() -> None:
+    with LocalStack(Ports(site=0, api=0, emulator=0), log=Log(quiet=True)) as stack:
+        user = sign_up(stack)
+        site = stack.site_url
+        headers = {"Authorization": f"Bearer {user.id_token}", "Origin": site}
+
+        created = requests.post(
+            stack.api_url + "/todos", json={"title": "local"}, headers=headers, timeout=10
+        )
+        assert created.status_code == 201, created.text
+        assert created.headers["Access-Control-Allow-Origin"] == site
+        todo_id = created.json()["todoId"]
+        one = requests.get(f"{stack.api_url}/todos/{todo_id}", headers=headers, timeout=10)
+        assert one.json()["title"] == "local"
+
+        registered = requests.post(
+            f"{stack.api_url}/todos/{todo_id}/files",
+            json={"name": "a.txt", "contentType": "text/plain", "size": 5},
+            headers=headers,
+            timeout=10,
+        )
+        assert registered.status_code == 201, registered.text
+        upload = registered.json()["upload"]
+        assert upload["url"].startswith(stack.emulator_url + "/")  # the browser posts there
+        stored = requests.post(
+            upload["url"],
+            data=upload["fields"],
+            files={"file": ("a.txt", b"hello", "text/plain")},
+            headers={"Origin": site},
+            timeout=10,
+        )
+        assert stored.status_code in (200, 201, 204), stored.text
+        files = requests.get(f"{stack.api_url}/todos/{todo_id}/files", headers=headers, timeout=10)
+        (item,) = files.json()["items"]
+        download = requests.get(item["downloadUrl"], headers={"Origin": site}, timeout=10)
+        assert download.content == b"hello"
+
+        deleted = requests.delete(f"{stack.api_url}/todos/{todo_id}", headers=headers, timeout=10)
+        assert deleted.status_code == 204
+        pids = stack.pids
+        assert len(pids) == 3
+    assert not [pid for pid in pids if _alive(pid)]
