@@ -222,7 +222,9 @@ def create_change_set(
         message = exc.response.get("Error", {}).get("Message", str(exc))
         # Some endpoints (and older API behaviour) reject an identical update outright.
         if is_no_changes(message):
-            raise NoChanges(f"stack {stack}: no changes to deploy ({message})") from exc
+            raise NoChanges(
+                f"stack {stack}: no changes to deploy (change set {name} not created: {message})"
+            ) from exc
         raise DeployFailed(f"stack {stack}: could not create change set {name}: {message}") from exc
     try:
         cfn.get_waiter("change_set_create_complete").wait(

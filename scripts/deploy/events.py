@@ -25,6 +25,7 @@ _FAILED_SUFFIXES = ("_FAILED",)
 # Cancelled resources are a consequence of the real failure, never its cause.
 _CONSEQUENTIAL = ("cancelled", "canceled")
 NESTED_STACK = "AWS::CloudFormation::Stack"
+_SETTLE_POLLS = 6
 
 
 @dataclass
@@ -147,6 +148,7 @@ def wait_for_stack(
     failure's reason unless it ends in CREATE_COMPLETE or UPDATE_COMPLETE."""
     start = clock()
     all_new: list[dict[str, Any]] = []
+    polls = 0
     while True:
         new = stream.poll()
         all_new.extend(new)
@@ -154,7 +156,11 @@ def wait_for_stack(
             print_event(console, event, clock() - start)
         stack = cfn.describe_stacks(StackName=stream.stack)["Stacks"][0]
         status = stack["StackStatus"]
-        if not status.endswith("_IN_PROGRESS"):
+        polls += 1
+        # ExecuteChangeSet starts the operation asynchronously: until its first event shows up
+        # the stack may still report the previous operation's final status.
+        started = bool(all_new) or polls > _SETTLE_POLLS
+        if started and not status.endswith("_IN_PROGRESS"):
             for event in stream.poll():  # the final events may land after the status flips
                 all_new.append(event)
                 print_event(console, event, clock() - start)

@@ -12,7 +12,7 @@ from botocore.stub import ANY
 
 from scripts.deploy import cli
 from scripts.deploy.aws import Clients
-from scripts.deploy.changeset import TEMPLATE_BODY_LIMIT, classify
+from scripts.deploy.changeset import TEMPLATE_BODY_LIMIT, ChangeSet, classify, guard_data_loss
 from scripts.deploy.errors import (
     ApprovalDeclined,
     ApprovalRequired,
@@ -205,6 +205,9 @@ def test_removing_a_bucket_is_data_loss_and_a_security_change_is_flagged() -> No
             fakes.change("Remove", "MainTaskDefinition", "AWS::ECS::TaskDefinition"),
         ]
     )
+    with pytest.raises(DataLossRefused, match=r"FilesBucket \(AWS::S3::Bucket, Remove\)"):
+        guard_data_loss(ChangeSet(CORE, NAME, "id", "stack-id", "UPDATE"), rows, allow=False)
+    guard_data_loss(ChangeSet(CORE, NAME, "id", "stack-id", "UPDATE"), rows, allow=True)
     flagged = {r.logical_id: (r.data_loss, r.security) for r in rows}
     assert flagged == {
         "FilesBucket": (True, False),

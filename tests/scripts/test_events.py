@@ -151,3 +151,34 @@ def test_timeout_names_the_stack() -> None:
             sleep=time.sleep,
             clock=time.clock,
         )
+
+
+def test_a_stale_final_status_before_the_first_event_is_not_success() -> None:
+    cfn, stub = fakes.stubbed("cloudformation")
+    # Just after ExecuteChangeSet: no new event yet, the previous update's status still shows.
+    stub.add_response("describe_stack_events", {"StackEvents": []})
+    stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_COMPLETE"))
+    started = fakes.event(CORE, CORE, "AWS::CloudFormation::Stack", "UPDATE_IN_PROGRESS", 1)
+    failed = fakes.event(
+        CORE,
+        "MainService",
+        "AWS::ECS::Service",
+        "UPDATE_FAILED",
+        9,
+        reason="Invalid request provided: service is inactive",
+    )
+    rolled = fakes.event(CORE, CORE, "AWS::CloudFormation::Stack", "UPDATE_ROLLBACK_COMPLETE", 30)
+    stub.add_response("describe_stack_events", {"StackEvents": fakes.newest_first(started)})
+    stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_IN_PROGRESS"))
+    stub.add_response(
+        "describe_stack_events", {"StackEvents": fakes.newest_first(started, failed, rolled)}
+    )
+    stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_ROLLBACK_COMPLETE"))
+    stub.add_response(
+        "describe_stack_events", {"StackEvents": fakes.newest_first(started, failed, rolled)}
+    )
+    out, _ = fakes.console()
+    time = fakes.FakeTime()
+    with pytest.raises(DeployFailed, match=r"MainService .*service is inactive"):
+        wait_for_stack(cfn, EventStream(cfn, CORE), out, sleep=time.sleep, clock=time.clock)
+    stub.assert_no_pending_responses()
