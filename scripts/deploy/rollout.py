@@ -315,6 +315,15 @@ def run_deploy_service(
         f"{service} service image {image_tag}",
     )
     guard_data_loss(plan.change_set, plan.rows, allow=False)
+    others = [r.logical_id for r in plan.rows if not r.logical_id.startswith(prefix(service))]
+    if others:
+        # Same template, same values: what else changes comes from values CloudFormation
+        # resolves on every update (SSM parameters such as the ECS-optimized AMI).
+        ctx.console.print(
+            f"[yellow]This change set also changes {', '.join(others)}: CloudFormation "
+            "re-resolved a dynamic value (for example a newer AMI from an SSM parameter). "
+            "Review before approving.[/yellow]"
+        )
     approve(ctx, plan.change_set, auto_approve)
     ecs, elbv2, logs = ctx.clients("ecs"), ctx.clients("elbv2"), ctx.clients("logs")
     try:

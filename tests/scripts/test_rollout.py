@@ -358,6 +358,7 @@ def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
     assert "Target.ResponseCodeMismatch" in text
     assert "RuntimeError: TODOS_TABLE is not set" in text
     assert "rolling back to deployment" in text
+    assert "also changes" not in text  # only the main service's resources changed
     assert time.sleeps == [5.0]
 
 
