@@ -92,7 +92,7 @@ def service(*deployments: dict[str, Any], events: tuple[str, ...] = ()) -> dict[
     }
 
 
-def stub_stack_update(cfn_stub: Any) -> None:
+def stub_stack_update(cfn_stub: Any, extra: tuple[dict[str, Any], ...] = ()) -> None:
     """Everything CloudFormation does: only MainServiceImageTag changes, UPDATE_COMPLETE."""
     cfn_stub.add_response(
         "describe_stacks",
@@ -135,6 +135,7 @@ def stub_stack_update(cfn_stub: Any) -> None:
             replacement="False",
             details=[("TaskDefinition", "Never")],
         ),
+        *extra,
     ]
     page = fakes.change_set_page(CORE, NAME, changes)
     cfn_stub.add_response("describe_change_set", page)
@@ -364,7 +365,15 @@ def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
 
 def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> None:
     all_clients, stubs = clients()
-    stub_stack_update(stubs["cloudformation"])
+    # A newer ECS-optimized AMI published since the last update rides along: it is pointed out.
+    launch_template = fakes.change(
+        "Modify",
+        "ContainerInstanceLaunchTemplate",
+        "AWS::EC2::LaunchTemplate",
+        replacement="False",
+        details=[("LaunchTemplateData", "Never")],
+    )
+    stub_stack_update(stubs["cloudformation"], (launch_template,))
     stubs["ecs"].add_response(
         "describe_services",
         service(
@@ -379,6 +388,7 @@ def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> N
     result = run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=Pushed())
     assert result["deployments"][0]["taskDefinition"] == TD_NEW
     assert f"runs {NEW_TAG}: 2/2 tasks" in out.getvalue()
+    assert "also changes ContainerInstanceLaunchTemplate" in out.getvalue()
 
 
 def test_same_tag_is_nothing_to_roll_out(tmp_path: Path) -> None:
