@@ -113,19 +113,20 @@ class Child:
     def running(self) -> bool:
         return self.process.poll() is None
 
+    def terminate(self) -> None:
+        """Ask the whole process group to stop (SIGTERM)."""
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.pid, signal.SIGTERM)
+
     def stop(self, timeout: float = 5.0) -> None:
         """SIGTERM the process group, SIGKILL it after `timeout`, and reap the child."""
-        for sig in (signal.SIGTERM, signal.SIGKILL):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(self.pid, sig)
-            try:
-                self.process.wait(timeout=timeout)
-                break
-            except subprocess.TimeoutExpired:
-                continue
-        # Workers may outlive a master that exited first; the group must be empty before we return.
+        self.terminate()
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=timeout)
+        # SIGKILL whatever is left: a master that ignored SIGTERM, or workers outliving it.
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.pid, signal.SIGKILL)
+        self.process.wait()
         self._reader.join(timeout=2)
         if self.process.stdout is not None:
             self.process.stdout.close()
@@ -133,6 +134,14 @@ class Child:
     def failure(self) -> str:
         tail = "\n".join(self.recent) or "(no output)"
         return f"{self.name} exited with code {self.process.returncode}; its last output:\n{tail}"
+
+
+def stop_all(children: Sequence[Child], timeout: float = 5.0) -> None:
+    """Stop children together: SIGTERM every group first, so their shutdowns overlap."""
+    for child in children:
+        child.terminate()
+    for child in children:
+        child.stop(timeout)
 
 
 def wait_until_ok(

@@ -24,6 +24,7 @@ from scripts.local.processes import (
     StartupError,
     ensure_port_free,
     free_port,
+    stop_all,
     wait_until_ok,
 )
 from scripts.local.resources import USER_POOL, USER_POOL_CLIENT, Clients, Created, create_all
@@ -237,9 +238,8 @@ class LocalStack:
         """Stop the gateway, then every child process group, newest first. Safe to call twice."""
         while self.servers:
             self.servers.pop().stop()
-        while self.children:
-            child = self.children.pop()
-            child.stop()
+        children, self.children = self.children, []
+        stop_all(children[::-1])
         if self._tmp is not None:
             shutil.rmtree(self._tmp, ignore_errors=True)
             self._tmp = None
