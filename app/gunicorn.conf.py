@@ -21,3 +21,6 @@ accesslog = None
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 forwarded_allow_ips = "*"
+# API Gateway and the ALB bound request sizes before traffic gets here; gunicorn's own 4 KiB
+# request-line cap would answer an HTML 414 instead of the API's JSON 400 for a long query.
+limit_request_line = 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
@@ -24,6 +25,7 @@ def build_app(
     description: str,
     operations: list[Operation],
     blueprints: Callable[[Settings], list[Blueprint]],
+    document_hook: Callable[[dict[str, Any], Settings], None] | None = None,
 ) -> Flask:
     settings = load_settings(config)
     logs.configure(settings.log_level)
@@ -37,6 +39,8 @@ def build_app(
     logs.init_app(app, expose_aws_calls=settings.expose_aws_calls)
 
     document = build_document(title, description, common_operations() + operations)
+    if document_hook is not None:
+        document_hook(document, settings)
 
     @app.get("/health")
     def health() -> ResponseReturnValue:

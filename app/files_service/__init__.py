@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from common.config import Settings
 from common.factory import build_app
@@ -15,6 +16,12 @@ def _blueprints(_: Settings) -> list[Blueprint]:
     return [files.bp]
 
 
+def _document_size_limit(document: dict[str, Any], settings: Settings) -> None:
+    # The limit is deployment configuration, so the document states the configured value.
+    size = document["components"]["schemas"]["FileRegister"]["properties"]["size"]
+    size["maximum"] = settings.max_upload_bytes
+
+
 def create_app(config: Mapping[str, str] | None = None) -> Flask:
     return build_app(
         __name__,
@@ -24,4 +31,5 @@ def create_app(config: Mapping[str, str] | None = None) -> Flask:
         "S3 requests. Identity is the `sub` of a verified Cognito token.",
         operations=files.OPERATIONS,
         blueprints=_blueprints,
+        document_hook=_document_size_limit,
     )

@@ -81,4 +81,9 @@ class FileListQuery(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     limit: int = Field(default=MAX_PAGE, ge=1, le=MAX_PAGE, description="page size")
-    cursor: str = Field(default="", max_length=1024, description="from the previous page")
+    cursor: str = Field(
+        default="",
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="`nextCursor` of the previous page (opaque)",
+    )

@@ -6,6 +6,7 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -20,7 +21,14 @@ MAX_NOTES = 10000
 MAX_SEARCH = 200
 MAX_PAGE = 100
 
-Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=MAX_TITLE)]
+ASCII_SPACE = " \t\n\r\f\v"
+# At least one character that is not ASCII whitespace; the stored title is stripped of it.
+# (ASCII only: JSON Schema's \s and Python's str.strip disagree on some Unicode spaces.)
+Title = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=MAX_TITLE, pattern=r"[^ \t\n\r\f\v]"),
+    AfterValidator(lambda value: value.strip(ASCII_SPACE)),
+]
 Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
 Notes = Annotated[str, StringConstraints(max_length=MAX_NOTES)]
 
@@ -112,4 +120,9 @@ class ListQuery(BaseModel):
         max_length=MAX_SEARCH,
         description="case-insensitive substring of the title, taken literally",
     )
-    cursor: str = Field(default="", max_length=1024, description="from the previous page")
+    cursor: str = Field(
+        default="",
+        max_length=1024,
+        pattern=r"^[A-Za-z0-9_-]*$",
+        description="`nextCursor` of the previous page (opaque)",
+    )

@@ -76,6 +76,13 @@ class Api:
                 return items
 
 
+def unknown_todo_id() -> str:
+    """A well-formed todo ID (UUIDv7) that names no todo."""
+    from common.ids import new_todo_id
+
+    return new_todo_id()
+
+
 def aws_calls(response: requests.Response) -> dict[str, int]:
     """The AWS API calls the service process made for this request (botocore before-call)."""
     counts: dict[str, int] = json.loads(response.headers["X-Aws-Calls"])

@@ -1,0 +1,139 @@
+"""Attachments over HTTP: register, upload to the presigned POST, download, delete."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+from scripts.servicerun import Stack
+from tests.services.conftest import Api
+
+
+def register(api: Api, todo_id: str, **fields: Any) -> requests.Response:
+    body = {"name": "report.pdf", "contentType": "application/pdf", "size": 11, **fields}
+    return api.post(f"/todos/{todo_id}/files", json=body)
+
+
+def upload(registered: dict[str, Any], content: bytes, content_type: str) -> requests.Response:
+    target = registered["upload"]
+    return requests.post(
+        target["url"],
+        data=target["fields"],
+        files={"file": ("ignored-name", content, content_type)},
+        timeout=30,
+    )
+
+
+def test_register_upload_list_download_delete(api: Api, stack: Stack) -> None:
+    todo = api.create(title="with files")
+    response = register(api, todo["todoId"], name='näme "1".txt', contentType="text/plain")
+    assert response.status_code == 201, response.text
+    registered = response.json()
+    file = registered["file"]
+    assert file["todoId"] == todo["todoId"]
+    assert uuid.UUID(file["fileId"]).version == 4
+    assert registered["upload"]["fields"]["key"] == (
+        f"{api.user.sub}/{todo['todoId']}/{file['fileId']}"
+    )
+    assert upload(registered, b"hello world", "text/plain").status_code in (200, 201, 204)
+
+    listed = api.get(f"/todos/{todo['todoId']}/files").json()
+    assert [f["fileId"] for f in listed["items"]] == [file["fileId"]]
+    url = listed["items"][0]["downloadUrl"]
+    query = parse_qs(urlparse(url).query)
+    assert query["X-Amz-Expires"] == ["300"]
+    disposition = query["response-content-disposition"][0]
+    assert disposition.startswith("attachment;")
+    assert "filename*=UTF-8''n%C3%A4me%20%221%22.txt" in disposition
+    download = requests.get(url, timeout=30)
+    assert download.status_code == 200
+    assert download.content == b"hello world"
+    assert download.headers["Content-Disposition"].startswith("attachment;")
+
+    deleted = api.delete(f"/todos/{todo['todoId']}/files/{file['fileId']}")
+    assert deleted.status_code == 204
+    assert api.get(f"/todos/{todo['todoId']}/files").json()["items"] == []
+    s3 = stack.moto.client("s3")
+    listing = s3.list_objects_v2(Bucket=stack.resources.files_bucket, Prefix=api.user.sub)
+    assert listing.get("KeyCount", 0) == 0
+    again = api.delete(f"/todos/{todo['todoId']}/files/{file['fileId']}")
+    assert again.status_code == 404
+
+
+def test_presigned_post_policy_pins_key_type_and_size(api: Api) -> None:
+    todo = api.create()
+    before = datetime.now(UTC)
+    registered = register(api, todo["todoId"], contentType="image/png", size=1234).json()
+    fields = registered["upload"]["fields"]
+    policy = json.loads(base64.b64decode(fields["policy"]))
+    conditions = policy["conditions"]
+    key = f"{api.user.sub}/{todo['todoId']}/{registered['file']['fileId']}"
+    assert {"key": key} in conditions
+    assert {"Content-Type": "image/png"} in conditions
+    assert ["content-length-range", 1234, 1234] in conditions
+    assert fields["Content-Type"] == "image/png"
+    assert registered["upload"]["maxBytes"] == 1234
+    expires = datetime.fromisoformat(policy["expiration"].replace("Z", "+00:00"))
+    assert 0 < (expires - before).total_seconds() <= 301
+    # No condition leaves the key, type or size open (no starts-with).
+    assert not [c for c in conditions if isinstance(c, list) and c[0] == "starts-with"]
+
+
+@pytest.mark.parametrize(
+    ("fields", "status", "field"),
+    [
+        ({"size": 0}, 400, "size"),
+        ({"size": "12"}, 400, "size"),
+        ({"size": 1048577}, 413, "size"),
+        ({"name": ""}, 400, "name"),
+        ({"name": "a/b.txt"}, 400, "name"),
+        ({"name": "bad\nname"}, 400, "name"),
+        ({"name": "x" * 256}, 400, "name"),
+        ({"contentType": "text"}, 400, "contentType"),
+        ({"contentType": "text/plain; charset=utf-8"}, 400, "contentType"),
+        ({"extra": 1}, 400, "extra"),
+    ],
+)
+def test_register_validation(api: Api, fields: dict[str, Any], status: int, field: str) -> None:
+    todo = api.create()
+    response = register(api, todo["todoId"], **fields)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["field"] == field
+    assert api.get(f"/todos/{todo['todoId']}/files").json()["items"] == []
+
+
+def test_files_of_a_missing_or_malformed_todo_are_404(api: Api) -> None:
+    for todo_id in (str(uuid.uuid4()), "nope", "01a200fd-ebbb-7b02-982d-0f9e8bce391c"):
+        assert api.get(f"/todos/{todo_id}/files").status_code == 404
+        assert register(api, todo_id).status_code == 404
+        assert api.delete(f"/todos/{todo_id}/files/{uuid.uuid4()}").status_code == 404
+    todo = api.create()
+    assert api.delete(f"/todos/{todo['todoId']}/files/not-a-uuid").status_code == 404
+    assert api.delete(f"/todos/{todo['todoId']}/files/{uuid.uuid4()}").status_code == 404
+
+
+def test_file_list_pages(api: Api) -> None:
+    todo = api.create()
+    ids = {register(api, todo["todoId"]).json()["file"]["fileId"] for _ in range(5)}
+    seen: list[str] = []
+    cursor = ""
+    while True:
+        page = api.get(f"/todos/{todo['todoId']}/files", params={"limit": 2, "cursor": cursor})
+        assert page.status_code == 200, page.text
+        seen += [f["fileId"] for f in page.json()["items"]]
+        cursor = page.json()["nextCursor"]
+        if cursor is None:
+            break
+    assert sorted(seen) == sorted(ids)
+    assert api.get(f"/todos/{todo['todoId']}/files", params={"cursor": "bad"}).status_code == 400
+    other_todo = api.create()
+    first = api.get(f"/todos/{todo['todoId']}/files", params={"limit": 2}).json()["nextCursor"]
+    reused = api.get(f"/todos/{other_todo['todoId']}/files", params={"cursor": first})
+    assert reused.status_code == 400

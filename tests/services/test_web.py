@@ -1,0 +1,283 @@
+"""The web layer with Flask's test client: token verification, errors, config, logs, document.
+
+Tokens are signed with the emulator's own Cognito key (or a stranger's key) and verified
+against the JWKS the emulator serves, so verification runs exactly as in production.
+"""
+
+from __future__ import annotations
+
+import base64
+import gzip
+import json
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import jwt
+import moto
+import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
+from flask import Flask
+from flask.testing import FlaskClient
+from openapi_spec_validator import validate
+
+from scripts.servicerun import FAKE_CREDENTIALS, REGION, Stack, service_environment
+
+MOTO_KEY = Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-private.json.gz"
+
+
+@pytest.fixture(scope="module")
+def config(stack: Stack) -> Iterator[dict[str, str]]:
+    with pytest.MonkeyPatch.context() as patch:
+        # In this process boto3 finds the emulator's fake credentials where it always looks.
+        for name, value in FAKE_CREDENTIALS.items():
+            patch.setenv(name, value)
+        yield {**service_environment(stack.moto, stack.resources), "LOG_LEVEL": "INFO"}
+
+
+@pytest.fixture(scope="module")
+def main_app(config: dict[str, str]) -> Flask:
+    from main_service import create_app
+
+    return create_app(config)
+
+
+@pytest.fixture
+def client(main_app: Flask) -> FlaskClient:
+    return main_app.test_client()
+
+
+def claims(config: dict[str, str], **overrides: Any) -> dict[str, Any]:
+    now = int(time.time())
+    base = {
+        "iss": f"https://cognito-idp.{REGION}.amazonaws.com/{config['COGNITO_USER_POOL_ID']}",
+        "sub": "5f0c7a3e-0000-4000-8000-000000000001",
+        "aud": config["COGNITO_APP_CLIENT_ID"],
+        "token_use": "id",
+        "iat": now,
+        "exp": now + 600,
+    }
+    base.update(overrides)
+    return {k: v for k, v in base.items() if v is not None}
+
+
+def sign(payload: dict[str, Any], key: Any = None, kid: str = "dummy", alg: str = "RS256") -> str:
+    signing_key = (
+        key or jwt.PyJWK(json.loads(gzip.decompress(MOTO_KEY.read_bytes())), algorithm="RS256").key
+    )
+    return jwt.encode(payload, signing_key, algorithm=alg, headers={"kid": kid})
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+def test_valid_forged_with_the_pool_key_is_accepted(
+    client: FlaskClient, config: dict[str, str]
+) -> None:
+    response = client.get("/todos", headers=bearer(sign(claims(config))))
+    assert response.status_code == 200, response.json
+    access = claims(config, aud=None, token_use="access", client_id=config["COGNITO_APP_CLIENT_ID"])
+    assert client.get("/todos", headers=bearer(sign(access))).status_code == 200
+
+
+def _unsigned(payload: dict[str, Any]) -> str:
+    def part(data: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
+
+    return f"{part({'alg': 'none', 'kid': 'dummy'})}.{part(payload)}."
+
+
+def _tampered(token: str) -> str:
+    head, body, signature = token.split(".")
+    payload = json.loads(base64.urlsafe_b64decode(body + "=" * (-len(body) % 4)))
+    payload["sub"] = "someone-else"
+    forged = base64.urlsafe_b64encode(json.dumps(payload).encode()).decode().rstrip("=")
+    return f"{head}.{forged}.{signature}"
+
+
+STRANGER = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+@pytest.mark.parametrize(
+    ("case", "message"),
+    [
+        ("wrong issuer", "issuer"),
+        ("wrong audience", "client"),
+        ("access token of another client", "client"),
+        ("expired", "expired"),
+        ("refresh token_use", "token_use"),
+        ("no token_use", "invalid"),
+        ("alg none", "RS256"),
+        ("HS256, a symmetric algorithm", "RS256"),
+        ("unknown kid", "unknown key"),
+        ("stranger's key under the pool's kid", "invalid"),
+        ("tampered payload", "invalid"),
+        ("garbage", "malformed"),
+    ],
+)
+def test_rejected_tokens_answer_401(
+    client: FlaskClient, config: dict[str, str], case: str, message: str
+) -> None:
+    tokens: dict[str, Callable[[], str]] = {
+        "wrong issuer": lambda: sign(claims(config, iss="https://cognito-idp.x/other")),
+        "wrong audience": lambda: sign(claims(config, aud="another-client")),
+        "access token of another client": lambda: sign(
+            claims(config, aud=None, token_use="access", client_id="another-client")
+        ),
+        "expired": lambda: sign(claims(config, iat=1, exp=2)),
+        "refresh token_use": lambda: sign(claims(config, token_use="refresh")),
+        "no token_use": lambda: sign(claims(config, token_use=None)),
+        "alg none": lambda: _unsigned(claims(config)),
+        "HS256, a symmetric algorithm": lambda: jwt.encode(
+            claims(config), b"x" * 32, algorithm="HS256", headers={"kid": "dummy"}
+        ),
+        "unknown kid": lambda: sign(claims(config), key=STRANGER, kid="stranger"),
+        "stranger's key under the pool's kid": lambda: sign(claims(config), key=STRANGER),
+        "tampered payload": lambda: _tampered(sign(claims(config))),
+        "garbage": lambda: "not.a.jwt",
+    }
+    response = client.get("/todos", headers=bearer(tokens[case]()))
+    assert response.status_code == 401, response.json
+    assert response.json is not None
+    assert response.json["error"]["code"] == "unauthorized"
+    assert message in response.json["error"]["message"]
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+@pytest.mark.parametrize("header", [None, "", "Bearer", "Bearer ", "Basic dXNlcjpwYXNz", "token"])
+def test_missing_bearer_answers_401(client: FlaskClient, header: str | None) -> None:
+    headers = {} if header is None else {"Authorization": header}
+    response = client.get("/todos", headers=headers)
+    assert response.status_code == 401
+    assert response.json == {"error": {"code": "unauthorized", "message": "missing bearer token"}}
+
+
+def test_unknown_kid_refetch_is_rate_limited(config: dict[str, str]) -> None:
+    from common.auth import JwksCache, Unauthorized, _fetch_json
+
+    fetches: list[str] = []
+
+    def counting_fetch(url: str) -> Any:
+        fetches.append(url)
+        return _fetch_json(url)
+
+    cache = JwksCache(config["COGNITO_JWKS_URL"], fetch=counting_fetch)
+    assert cache.key("dummy") is not None
+    for _ in range(5):
+        with pytest.raises(Unauthorized):
+            cache.key("rotated-or-forged")
+    assert cache.key("dummy") is not None
+    assert len(fetches) == 1
+
+
+def test_unreachable_jwks_is_503_not_500(config: dict[str, str]) -> None:
+    from main_service import create_app
+
+    app = create_app({**config, "COGNITO_JWKS_URL": "http://127.0.0.1:9/jwks.json"})
+    response = app.test_client().get("/todos", headers=bearer(sign(claims(config))))
+    assert response.status_code == 503
+    assert response.headers["Retry-After"] == "1"
+
+
+def test_missing_configuration_fails_at_start_naming_the_variables() -> None:
+    from common.config import ConfigError
+    from files_service import create_app
+
+    with pytest.raises(ConfigError, match="FILES_BUCKET, COGNITO_USER_POOL_ID"):
+        create_app(
+            {
+                "AWS_REGION": "eu-west-1",
+                "TODOS_TABLE": "t",
+                "FILES_TABLE": "f",
+                "FILES_BUCKET": "",
+                "COGNITO_USER_POOL_ID": "",
+                "COGNITO_APP_CLIENT_ID": "c",
+            }
+        )
+    with pytest.raises(ConfigError, match="MAX_UPLOAD_BYTES"):
+        create_app(
+            {
+                "AWS_REGION": "eu-west-1",
+                "TODOS_TABLE": "t",
+                "FILES_TABLE": "f",
+                "FILES_BUCKET": "b",
+                "COGNITO_USER_POOL_ID": "p",
+                "COGNITO_APP_CLIENT_ID": "c",
+                "MAX_UPLOAD_BYTES": "lots",
+            }
+        )
+
+
+def test_default_issuer_and_jwks_url_follow_the_pool() -> None:
+    from common.config import load_settings
+
+    settings = load_settings(
+        {
+            "AWS_REGION": "eu-west-1",
+            "TODOS_TABLE": "t",
+            "FILES_TABLE": "f",
+            "FILES_BUCKET": "b",
+            "COGNITO_USER_POOL_ID": "eu-west-1_abc",
+            "COGNITO_APP_CLIENT_ID": "c",
+            "COGNITO_ISSUER": "",
+            "COGNITO_JWKS_URL": "",
+        }
+    )
+    assert settings.issuer == "https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_abc"
+    assert settings.jwks_url == settings.issuer + "/.well-known/jwks.json"
+
+
+def test_routing_errors_are_json(client: FlaskClient) -> None:
+    missing = client.get("/nowhere")
+    assert missing.status_code == 404
+    assert missing.json is not None
+    assert missing.json["error"]["code"] == "not_found"
+    wrong_method = client.put("/todos")
+    assert wrong_method.status_code == 405
+    assert wrong_method.json is not None
+    assert wrong_method.json["error"]["code"] == "method_not_allowed"
+    assert "GET" in wrong_method.headers["Allow"]
+
+
+def test_health_needs_no_token_and_no_aws(client: FlaskClient) -> None:
+    response = client.get("/health")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok"}
+
+
+@pytest.mark.parametrize("service", ["main_service", "files_service"])
+def test_openapi_documents_are_valid_3_1(config: dict[str, str], service: str) -> None:
+    module = __import__(service)
+    document = module.create_app(config).test_client().get("/openapi.json").json
+    assert document["openapi"] == "3.1.0"
+    validate(document)
+    for path, methods in document["paths"].items():
+        for method, operation in methods.items():
+            assert operation["responses"], (path, method)
+            if operation.get("security") != []:
+                assert {"401", "503"} <= set(operation["responses"]), (path, method)
+
+
+def test_request_log_is_one_json_line(
+    client: FlaskClient, config: dict[str, str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from main_service import create_app
+
+    app = create_app(config)  # its log handler writes to the captured stdout
+    response = app.test_client().get(
+        "/todos", headers={**bearer(sign(claims(config))), "X-Request-Id": "req-123"}
+    )
+    assert response.headers["X-Request-Id"] == "req-123"
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    requests_logged = [line for line in lines if line.get("logger") == "app.request"]
+    assert len(requests_logged) == 1
+    entry = requests_logged[0]
+    assert entry["method"] == "GET"
+    assert entry["path"] == "/todos"
+    assert entry["status"] == 200
+    assert entry["request_id"] == "req-123"
+    assert entry["user_sub"] == claims(config)["sub"]
+    assert entry["aws_calls"] == 1
+    assert isinstance(entry["duration_ms"], float)
