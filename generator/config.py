@@ -16,6 +16,7 @@ class Access:
     """The AWS actions one service calls, per resource (the task role grants exactly these)."""
 
     todos_table: tuple[str, ...] = ()
+    todos_list_index: tuple[str, ...] = ()  # the todos table's list-order index
     files_table: tuple[str, ...] = ()
     bucket: tuple[str, ...] = ()  # on the bucket itself (for example ListBucket)
     bucket_objects: tuple[str, ...] = ()  # on the bucket's objects
@@ -43,8 +44,9 @@ MAIN = ServiceSpec(
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
-            "dynamodb:Query",
         ),
+        # A page of the list is one Query of the list-order index.
+        todos_list_index=("dynamodb:Query",),
         # Deleting a todo removes its file records and objects in batches.
         files_table=("dynamodb:Query", "dynamodb:BatchWriteItem"),
         bucket=("s3:ListBucket",),
@@ -74,6 +76,9 @@ class Settings:
     project: str = "todo"
     availability_zones: int = 3
     services: tuple[ServiceSpec, ...] = field(default=(MAIN, FILES))
+    # Local secondary index of the todos table (partition userID, sort listKey): the list order.
+    # The main service's default TODOS_LIST_INDEX names it.
+    todos_list_index: str = "listOrder"
 
     # Network: one /20 per subnet out of the VPC CIDR (Fn::Cidr with 12 host bits).
     subnet_host_bits: int = 12

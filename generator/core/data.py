@@ -19,7 +19,9 @@ from troposphere import FindInMap, GetAtt, Parameter, Ref, Sub, Template
 from troposphere.dynamodb import (
     AttributeDefinition,
     KeySchema,
+    LocalSecondaryIndex,
     PointInTimeRecoverySpecification,
+    Projection,
     SSESpecification,
     Table,
 )
@@ -88,14 +90,32 @@ class Data:
     alb_log_prefix: str
 
 
-def _table(name: str, partition: str, sort: str, encryption: Encryption) -> Table:
-    return retain(
+def _table(
+    name: str,
+    partition: str,
+    sort: str,
+    encryption: Encryption,
+    local_indexes: tuple[tuple[str, str, str], ...] = (),  # (name, sort key, key type)
+) -> Table:
+    attributes = {partition: "S", sort: "S"} | {key: kind for _, key, kind in local_indexes}
+    indexes = [
+        LocalSecondaryIndex(
+            IndexName=index,
+            KeySchema=[
+                KeySchema(AttributeName=partition, KeyType="HASH"),
+                KeySchema(AttributeName=key, KeyType="RANGE"),
+            ],
+            Projection=Projection(ProjectionType="ALL"),
+        )
+        for index, key, _ in local_indexes
+    ]
+    table = retain(
         Table(
             name,
             BillingMode="PAY_PER_REQUEST",
             AttributeDefinitions=[
-                AttributeDefinition(AttributeName=partition, AttributeType="S"),
-                AttributeDefinition(AttributeName=sort, AttributeType="S"),
+                AttributeDefinition(AttributeName=attribute, AttributeType=kind)
+                for attribute, kind in attributes.items()
             ],
             KeySchema=[
                 KeySchema(AttributeName=partition, KeyType="HASH"),
@@ -110,6 +130,9 @@ def _table(name: str, partition: str, sort: str, encryption: Encryption) -> Tabl
             DeletionProtectionEnabled=True,
         )
     )
+    if indexes:
+        table.LocalSecondaryIndexes = indexes
+    return table
 
 
 def _deny_insecure_transport(bucket: Bucket) -> Statement:
@@ -141,7 +164,17 @@ def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
             Description="Website origin (scheme://host[:port]) admitted by CORS on API and bucket",
         )
     )
-    todos = t.add_resource(_table("TodosTable", "userID", "todoID", encryption))
+    # The list order ("open first, then by due date, then newest") is the sort key `listKey`
+    # of a local index: a page of the list is one strongly consistent Query.
+    todos = t.add_resource(
+        _table(
+            "TodosTable",
+            "userID",
+            "todoID",
+            encryption,
+            local_indexes=((settings.todos_list_index, "listKey", "N"),),
+        )
+    )
     files = t.add_resource(_table("FilesTable", "todoID", "fileID", encryption))
 
     log_bucket = t.add_resource(

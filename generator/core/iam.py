@@ -51,11 +51,19 @@ def _actions(names: tuple[str, ...]) -> list[Action]:
     return [Action(*name.split(":", 1)) for name in names]
 
 
-def _task_statements(access: Access, data: Data, encryption: Encryption) -> list[Statement]:
-    """Exactly the calls the service makes, on its own tables and bucket only."""
+def _task_statements(
+    settings: Settings, access: Access, data: Data, encryption: Encryption
+) -> list[Statement]:
+    """Exactly the calls the service makes, on its own tables, index and bucket only."""
+    todos = data.todos_table.title
     statements: list[Statement] = []
     for sid, actions, resource in (
         ("TodosTable", access.todos_table, GetAtt(data.todos_table, "Arn")),
+        (
+            "TodosListIndex",
+            access.todos_list_index,
+            Sub(f"${{{todos}.Arn}}/index/{settings.todos_list_index}"),
+        ),
         ("FilesTable", access.files_table, GetAtt(data.files_table, "Arn")),
         ("FilesBucket", access.bucket, GetAtt(data.files_bucket, "Arn")),
         ("FilesBucketObjects", access.bucket_objects, Sub(f"${{{data.files_bucket.title}.Arn}}/*")),
@@ -161,7 +169,7 @@ def add_iam(
                         PolicyName=f"{service.name}-service-data-access",
                         PolicyDocument=PolicyDocument(
                             Version="2012-10-17",
-                            Statement=_task_statements(service.access, data, encryption),
+                            Statement=_task_statements(settings, service.access, data, encryption),
                         ),
                     )
                 ],

@@ -55,15 +55,27 @@ def test_tables_match_the_data_model_and_are_protected(
         (keys[0], "HASH"),
         (keys[1], "RANGE"),
     ]
-    assert {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]} == {
-        keys[0]: "S",
-        keys[1]: "S",
-    }
+    attributes = {a["AttributeName"]: a["AttributeType"] for a in p["AttributeDefinitions"]}
+    assert attributes[keys[0]] == attributes[keys[1]] == "S"
     assert p["BillingMode"] == "PAY_PER_REQUEST"
     assert p["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
     assert p["DeletionProtectionEnabled"] is True
     assert p["SSESpecification"]["SSEEnabled"] is True
     assert target(p["SSESpecification"]["KMSMasterKeyId"]) == "DataKey"
+
+
+def test_todos_list_order_is_a_local_index(core_template: dict[str, Any]) -> None:
+    """The main service reads a page of the list with one strongly consistent Query of it."""
+    p = props(core_template, "TodosTable")
+    (index,) = p["LocalSecondaryIndexes"]
+    assert index["IndexName"] == "listOrder"  # the main service's default TODOS_LIST_INDEX
+    assert [(k["AttributeName"], k["KeyType"]) for k in index["KeySchema"]] == [
+        ("userID", "HASH"),
+        ("listKey", "RANGE"),
+    ]
+    assert index["Projection"] == {"ProjectionType": "ALL"}
+    assert {"AttributeName": "listKey", "AttributeType": "N"} in p["AttributeDefinitions"]
+    assert "LocalSecondaryIndexes" not in props(core_template, "FilesTable")
 
 
 @pytest.mark.parametrize("bucket", BUCKETS)

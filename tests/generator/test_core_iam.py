@@ -20,8 +20,9 @@ EXPECTED_TASK_ACCESS: dict[str, dict[str, set[str]]] = {
             "dynamodb:PutItem",
             "dynamodb:UpdateItem",
             "dynamodb:DeleteItem",
-            "dynamodb:Query",
         },
+        # A page of the list is one Query of the todos table's list-order index.
+        "${TodosTable.Arn}/index/listOrder": {"dynamodb:Query"},
         "FilesTable": {"dynamodb:Query", "dynamodb:BatchWriteItem"},
         "FilesBucket": {"s3:ListBucket"},
         OWN_OBJECTS: {"s3:DeleteObject"},
