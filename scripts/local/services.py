@@ -45,12 +45,13 @@ def _executable(name: str) -> str:
     return found
 
 
-def local_command(cmd: list[str], host: str, port: int) -> list[str]:
-    """The container's command with only its listening address changed.
+def local_command(cmd: list[str]) -> list[str]:
+    """The container's command, as written, minus any listening address.
 
     In its container a service binds 0.0.0.0:$PORT inside its own network namespace; on one machine
-    each service needs its own port, and only the gateway should be reachable, so the bind
-    address becomes host:port. Every other argument is kept as written.
+    each service needs a port of its own, and only the gateway should be reachable. The local
+    address goes in through GUNICORN_CMD_ARGS (see `gunicorn_settings`), which outranks gunicorn's
+    config file; an address written in the command itself would outrank it, so it is dropped.
     """
     argv = [_executable(cmd[0]) if "/" not in cmd[0] else cmd[0]]
     skip = False
@@ -64,4 +65,13 @@ def local_command(cmd: list[str], host: str, port: int) -> list[str]:
         if arg.startswith("--bind=") or (arg.startswith("-b") and len(arg) > 2):
             continue
         argv.append(arg)
-    return [*argv, "--bind", f"{host}:{port}"]
+    return argv
+
+
+def gunicorn_settings(host: str, port: int, control_socket: Path) -> str:
+    """GUNICORN_CMD_ARGS for a local service: its own address and its own control socket.
+
+    The control socket defaults to one path per user, so two local services (or a test run beside
+    `make up`) would take it from each other.
+    """
+    return f"--bind {host}:{port} --control-socket {control_socket}"

@@ -28,7 +28,7 @@ from scripts.local.processes import (
     wait_until_ok,
 )
 from scripts.local.resources import USER_POOL, USER_POOL_CLIENT, Clients, Created, create_all
-from scripts.local.services import dockerfile_cmd, local_command
+from scripts.local.services import dockerfile_cmd, gunicorn_settings, local_command
 from scripts.local.template import Resolver, UnsupportedTemplate, load_template
 from scripts.local.topology import (
     Api,
@@ -323,10 +323,14 @@ class LocalStack:
         for spec in services.values():
             port = free_port("127.0.0.1")
             directory = self.root / "app" / f"{spec.container}_service"
-            argv = local_command(dockerfile_cmd(directory / "Dockerfile"), "127.0.0.1", port)
+            argv = local_command(dockerfile_cmd(directory / "Dockerfile"))
             env = self._service_environment(spec, port, pool_id, client_id)
             self.environment[spec.container] = env
-            self.log.line("local", f"{spec.container}: {' '.join(argv)} (cwd app/)")
+            self.log.line(
+                "local",
+                f"{spec.container}: {' '.join(argv)} (cwd app/, "
+                f"GUNICORN_CMD_ARGS={env['GUNICORN_CMD_ARGS']})",
+            )
             child = self._spawn(
                 Child(spec.container, argv, self.log, env=env, cwd=self.root / "app")
             )
@@ -364,9 +368,9 @@ class LocalStack:
             }
         )
         values.setdefault("LOG_LEVEL", "INFO")
-        # gunicorn's control socket defaults to one path per user: two local services (or a test
-        # run beside `make up`) would take it from each other. The command line keeps precedence.
-        values["GUNICORN_CMD_ARGS"] = f"--control-socket {self._runtime_dir()}/{spec.container}.ctl"
+        control = Path(self._runtime_dir()) / f"{spec.container}.ctl"
+        values["GUNICORN_CMD_ARGS"] = gunicorn_settings("127.0.0.1", port, control)
+        values["BIND_HOST"] = "127.0.0.1"
         env = _clean_environment()
         env.update(values)
         return env
