@@ -15,7 +15,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import FindInMap, GetAtt, Parameter, Ref, Sub, Template
+from troposphere import Equals, FindInMap, GetAtt, If, Or, Parameter, Ref, Sub, Template
 from troposphere.dynamodb import (
     AttributeDefinition,
     KeySchema,
@@ -77,6 +77,20 @@ ELB_ACCOUNTS = {
     "us-west-1": "027434742980",
     "us-west-2": "797873946194",
 }
+
+
+ELB_ACCOUNT_REGION = "ElbLogDeliveryAccountRegion"
+
+
+def _add_elb_log_delivery_lookup(t: Template) -> None:
+    """The per-Region ELB accounts, and a condition saying whether this Region has one."""
+    t.add_mapping(
+        "ElbLogDelivery", {region: {"Account": account} for region, account in ELB_ACCOUNTS.items()}
+    )
+    region_is = [Equals(Ref("AWS::Region"), region) for region in ELB_ACCOUNTS]
+    # Fn::Or takes 2 to 10 conditions: one Or over Ors of at most ten.
+    groups = [Or(*region_is[i : i + 10]) for i in range(0, len(region_is), 10)]
+    t.add_condition(ELB_ACCOUNT_REGION, Or(*groups))
 
 
 @dataclass(frozen=True)
@@ -217,9 +231,7 @@ def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
             ("CKV_AWS_18", "This is the access-log destination; logging it into itself would loop"),
         )
     )
-    t.add_mapping(
-        "ElbLogDelivery", {region: {"Account": acct} for region, acct in ELB_ACCOUNTS.items()}
-    )
+    _add_elb_log_delivery_lookup(t)
     alb_logs = Sub(f"${{{log_bucket.title}.Arn}}/{ALB_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*")
     log_bucket_policy = t.add_resource(
         BucketPolicy(
@@ -236,7 +248,13 @@ def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
                             "AWS",
                             Sub(
                                 "arn:${AWS::Partition}:iam::${Account}:root",
-                                Account=FindInMap("ElbLogDelivery", Ref("AWS::Region"), "Account"),
+                                # Elsewhere the service principal below delivers; naming this
+                                # account there keeps the statement valid and grants nothing new.
+                                Account=If(
+                                    ELB_ACCOUNT_REGION,
+                                    FindInMap("ElbLogDelivery", Ref("AWS::Region"), "Account"),
+                                    Ref("AWS::AccountId"),
+                                ),
                             ),
                         ),
                         Action=[s3.PutObject],

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import logs
-from awacs.aws import Allow, PolicyDocument, Principal, Statement
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
 from awacs.sts import AssumeRole
 from troposphere import (
     Cidr,
@@ -299,6 +299,10 @@ def _add_flow_logs(t: Template, settings: Settings, vpc: VPC, encryption: Encryp
                         Effect=Allow,
                         Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
                         Action=[AssumeRole],
+                        # Only flow logs of this account (no confused deputy).
+                        Condition=Condition(
+                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+                        ),
                     )
                 ],
             ),

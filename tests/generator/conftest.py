@@ -27,6 +27,7 @@ REQUIRED = {
     "WebsiteOrigin": "https://todo.example.com",
 }
 LAUNCH_TYPES = ("EC2", "FARGATE")
+PSEUDO = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
 
 
 def _load(text: str) -> dict[str, Any]:
@@ -53,6 +54,7 @@ def deployed(request: pytest.FixtureRequest, core_template: dict[str, Any]) -> d
 
 def parameter_values(template: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
     values = {name: p.get("Default") for name, p in template["Parameters"].items()}
+    values.update(PSEUDO)
     values.update(REQUIRED)
     values.update(given)
     missing = sorted(name for name, value in values.items() if value is None)

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.generator.conftest import props, resources, target
+from tests.generator.conftest import props, resolve, resources, target
 
 STATEFUL_TYPES = (
     "AWS::DynamoDB::Table",
@@ -139,8 +139,31 @@ def test_log_bucket_accepts_alb_logs_only_under_its_prefix(core_template: dict[s
     for statement in alb_writes:
         assert statement["Action"] == ["s3:PutObject"]
         assert f"/{prefix}/AWSLogs/${{AWS::AccountId}}/*" in json.dumps(statement["Resource"])
+    services = [s["Principal"] for s in alb_writes if "Service" in s["Principal"]]
+    assert services == [{"Service": "logdelivery.elasticloadbalancing.amazonaws.com"}]
     # The bucket policy must exist before the ALB turns logging on.
     assert "LogBucketPolicy" in core_template["Resources"]["LoadBalancer"]["DependsOn"]
+
+
+@pytest.mark.parametrize(
+    ("region", "account"),
+    [("us-east-1", "127311923021"), ("eu-west-1", "156460612806"), ("eu-central-2", None)],
+)
+def test_alb_log_delivery_account_follows_the_region(
+    core_template: dict[str, Any], region: str, account: str | None
+) -> None:
+    deployed = resolve(core_template, {"AWS::Region": region})
+    policy = props(deployed, "LogBucketPolicy")["PolicyDocument"]
+    (statement,) = [s for s in policy["Statement"] if "AWS" in s.get("Principal", {})]
+    sub, variables = statement["Principal"]["AWS"]["Fn::Sub"]
+    assert sub == "arn:${AWS::Partition}:iam::${Account}:root"
+    if account is None:  # a newer Region: only the service principal delivers
+        assert variables["Account"] == {"Ref": "AWS::AccountId"}
+    else:
+        mapping = core_template["Mappings"]["ElbLogDelivery"]
+        _, key, attribute = variables["Account"]["Fn::FindInMap"]
+        assert mapping[region][attribute] == account
+        assert key == {"Ref": "AWS::Region"}
 
 
 def test_user_pool_signs_in_by_email_with_strong_passwords(core_template: dict[str, Any]) -> None:
