@@ -294,11 +294,12 @@ def add_buckets(t: Template) -> Buckets:
                         Action=[s3_actions.PutObject],
                         Resource=[sub("${<logs>.Arn}/s3-website/*", logs=logs)],
                         Condition=Condition(
-                            [
-                                StringEquals("aws:SourceAccount", Ref("AWS::AccountId")),
-                                # ArnLike would also do; the source bucket's ARN is exact.
-                                StringEquals("aws:SourceArn", GetAtt(site, "Arn")),
-                            ]
+                            StringEquals(
+                                {
+                                    "aws:SourceAccount": Ref("AWS::AccountId"),
+                                    "aws:SourceArn": GetAtt(site, "Arn"),
+                                }
+                            )
                         ),
                     ),
                 ],

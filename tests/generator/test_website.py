@@ -433,3 +433,24 @@ def test_deployed_resolves_conditions_like_cloudformation(template: dict[str, An
     assert "AWS::NoValue" not in str(oac)
     assert "Fn::If" not in str(oac)
     assert "Fn::If" not in str(oai)
+
+
+def test_only_the_site_buckets_server_access_logs_may_be_written_to_the_log_bucket(
+    template: dict[str, Any],
+) -> None:
+    stack = deployed(template)
+    site = site_bucket(stack)
+    log_bucket = stack["Resources"][site]["Properties"]["LoggingConfiguration"][
+        "DestinationBucketName"
+    ]["Ref"]
+    (allow,) = [
+        s for s in bucket_policy_for(stack, log_bucket)["Statement"] if s["Effect"] == "Allow"
+    ]
+    assert allow["Principal"] == {"Service": "logging.s3.amazonaws.com"}
+    assert allow["Action"] == ["s3:PutObject"]
+    assert allow["Condition"] == {
+        "StringEquals": {
+            "aws:SourceAccount": {"Ref": "AWS::AccountId"},
+            "aws:SourceArn": {"Fn::GetAtt": [site, "Arn"]},
+        }
+    }
