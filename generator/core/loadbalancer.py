@@ -66,7 +66,7 @@ def add_loadbalancer(
                     ("access_logs.s3.enabled", "true"),
                     ("access_logs.s3.prefix", data.alb_log_prefix),
                     ("deletion_protection.enabled", "true"),
-                    ("idle_timeout.timeout_seconds", "30"),
+                    ("idle_timeout.timeout_seconds", "60"),  # gunicorn keepalive (65 s) outlives it
                     ("routing.http.desync_mitigation_mode", "strictest"),
                     ("routing.http.drop_invalid_header_fields.enabled", "true"),
                 )
