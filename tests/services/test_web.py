@@ -281,3 +281,39 @@ def test_request_log_is_one_json_line(
     assert entry["user_sub"] == claims(config)["sub"]
     assert entry["aws_calls"] == 1
     assert isinstance(entry["duration_ms"], float)
+
+
+@pytest.mark.parametrize(
+    ("code", "status", "unavailable"),
+    [
+        ("ProvisionedThroughputExceededException", 400, True),
+        ("ThrottlingException", 400, True),
+        ("RequestLimitExceeded", 400, True),
+        ("SlowDown", 503, True),
+        ("InternalServerError", 500, True),
+        ("AccessDeniedException", 400, False),
+        ("ResourceNotFoundException", 400, False),
+    ],
+)
+def test_throttling_answers_503_and_misconfiguration_a_plain_500(
+    main_app: Flask, config: dict[str, str], code: str, status: int, unavailable: bool
+) -> None:
+    from botocore.stub import Stubber
+    from common.factory import clients
+
+    dynamodb = clients(main_app).dynamodb
+    with Stubber(dynamodb) as stubber:
+        stubber.add_client_error("get_item", service_error_code=code, http_status_code=status)
+        response = main_app.test_client().get(
+            "/todos/01a200fd-ebbb-7b02-982d-0f9e8bce391c", headers=bearer(sign(claims(config)))
+        )
+    assert response.json is not None
+    if unavailable:
+        assert response.status_code == 503
+        assert response.headers["Retry-After"] == "1"
+        assert response.json["error"]["code"] == "unavailable"
+    else:
+        # Not an input problem but a deployment one: a generic 500, details only in the logs.
+        assert response.status_code == 500
+        assert response.json == {"error": {"code": "internal", "message": "internal error"}}
+    assert code not in response.get_data(as_text=True)
