@@ -65,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     note = " (already imported)" if already else ""
     table.add_row(f"import generator (troposphere, awacs){note}", f"{imported:.3f}", "1 run")
     table.add_row(
-        "in process, imports included: import + first render",
+        "import + first render (imports included)",
         f"{imported + first_render:.3f}",
         "1 run",
     )
