@@ -10,7 +10,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
-from scripts.local.processes import Log, StartupError
+from scripts.local.processes import Interrupted, Log, StartupError
 from scripts.local.stack import ROOT, LocalStack, Ports
 
 EXIT_OK, EXIT_STARTUP, EXIT_USAGE = 0, 1, 2
@@ -71,13 +71,16 @@ def main(argv: list[str] | None = None) -> int:
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         stopping.set()
+        stack.cancel_start()
 
-    # SIGINT as an ordinary event (no KeyboardInterrupt mid-start-up): start-up finishes or fails,
-    # then everything is stopped in order.
+    # SIGINT and SIGTERM as events, not KeyboardInterrupt at a random line: a start-up in progress
+    # gives up at its next wait, and everything started is stopped in order.
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stack.start()
+    except Interrupted:
+        return EXIT_OK  # stopped on request; start() already stopped what it had started
     except StartupError as err:
         print(f"make up: {err}", file=sys.stderr)
         return EXIT_STARTUP

@@ -23,6 +23,10 @@ class StartupError(Exception):
     """The local stack could not start; the message says why and what to do."""
 
 
+class Interrupted(StartupError):
+    """Start-up was asked to stop (Ctrl-C) before it finished."""
+
+
 class PortInUse(StartupError):
     def __init__(self, host: str, port: int, what: str, option: str, env: str) -> None:
         super().__init__(
@@ -149,11 +153,14 @@ def wait_until_ok(
     child: Child | None,
     timeout: float,
     accept: Callable[[int], bool] = lambda status: status == 200,
+    cancel: threading.Event | None = None,
 ) -> None:
     """Poll `url` until it answers an accepted status; fail early when `child` exits."""
     deadline = time.monotonic() + timeout
     last = "no answer"
     while time.monotonic() < deadline:
+        if cancel is not None and cancel.is_set():
+            raise Interrupted("start-up interrupted")
         if child is not None and not child.running():
             raise StartupError(child.failure())
         try:

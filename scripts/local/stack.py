@@ -7,6 +7,7 @@ import re
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -127,6 +128,7 @@ class LocalStack:
         self._api_port = 0
         self._emulator_port = 0
         self._tmp: str | None = None
+        self._cancel = threading.Event()
 
     # --- public surface ------------------------------------------------------------------------
 
@@ -179,6 +181,10 @@ class LocalStack:
             aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
             config=Config(retries={"mode": "standard"}),
         )
+
+    def cancel_start(self) -> None:
+        """Make a `start()` running in another thread (or a signal handler) give up soon."""
+        self._cancel.set()
 
     def __enter__(self) -> LocalStack:
         self.start()
@@ -263,7 +269,9 @@ class LocalStack:
                 env=env,
             )
         )
-        wait_until_ok(f"{self.emulator_url}/moto-api/", child, self.startup_timeout)
+        wait_until_ok(
+            f"{self.emulator_url}/moto-api/", child, self.startup_timeout, cancel=self._cancel
+        )
 
     def _create_resources(self) -> None:
         template = load_template(self.template_path)
@@ -337,7 +345,7 @@ class LocalStack:
             self.service_urls[spec.container] = f"http://127.0.0.1:{port}"
             started.append((child, f"http://127.0.0.1:{port}/health"))
         for child, health in started:  # both start in parallel; wait for each in turn
-            wait_until_ok(health, child, self.startup_timeout)
+            wait_until_ok(health, child, self.startup_timeout, cancel=self._cancel)
 
     def _service_environment(
         self, spec: ServiceSpec, port: int, pool_id: str, client_id: str

@@ -128,3 +128,39 @@ def test_prints_one_url_and_stops_everything_on_a_signal(sig: signal.Signals) ->
     assert not [pid for pid in pids if _alive(pid)]
     for port in (site, api, emulator):
         ensure_port_free("127.0.0.1", port, "a port of the stopped stack", "-", "-")
+
+
+def _processes_with(argument: str) -> list[int]:
+    """PIDs whose command line contains `argument` (Linux /proc; no psutil)."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                argv = (entry / "cmdline").read_bytes().split(b"\0")
+            except OSError:
+                continue
+            if argument.encode() in argv:
+                found.append(int(entry.name))
+    return found
+
+
+def test_ctrl_c_during_start_up_stops_cleanly() -> None:
+    emulator = free_port()
+    ports = ["--port", "0", "--api-port", "0", "--emulator-port", str(emulator)]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "scripts.local", *ports, "--root", str(FIXTURE)],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    first = process.stdout.readline()
+    assert first.strip().startswith("emulator |"), first
+    assert _processes_with(str(emulator))  # the emulator runs
+    process.send_signal(signal.SIGINT)
+    out, _ = process.communicate(timeout=30)
+    assert process.returncode == 0, out
+    assert "running at" not in out
+    assert _processes_with(str(emulator)) == []
+    ensure_port_free("127.0.0.1", emulator, "the emulator", "-", "-")
