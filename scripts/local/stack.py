@@ -207,8 +207,12 @@ class LocalStack:
     def _choose_ports(self) -> None:
         host = self._host
         self._site_port = self.ports.site or free_port(host)
-        api = self.ports.api if self.ports.api is not None else self._site_port + 1
-        self._api_port = api or free_port(host)
+        if self.ports.api is not None:
+            self._api_port = self.ports.api or free_port(host)
+        elif self.ports.site:
+            self._api_port = self._site_port + 1
+        else:  # a free site port's neighbour may be taken: pick a free one as well
+            self._api_port = free_port(host)
         self._emulator_port = self.ports.emulator or free_port(host)
         chosen = [
             (self._emulator_port, "the AWS emulator", "--emulator-port", "TODO_EMULATOR_PORT"),

@@ -393,11 +393,16 @@ def read_api(resolver: Resolver) -> Api:
 
 
 def _integration_of(target: Any) -> str | None:
-    """The integration logical ID in a route Target such as !Sub integrations/${Integration}."""
-    text = repr(target)
-    found = re.findall(r"\$\{(\w+)\}|'Ref': '(\w+)'", text)
-    for sub_name, ref_name in found:
-        return str(sub_name or ref_name)
+    """The integration named by a route Target: !Sub integrations/${X}, or a Join with !Ref X."""
+    if not isinstance(target, dict) or len(target) != 1:
+        return None
+    ((key, arg),) = target.items()
+    if key == "Fn::Sub":
+        found = re.search(r"\$\{(\w+)\}", str(arg[0] if isinstance(arg, list) else arg))
+        return found.group(1) if found else None
+    if key == "Fn::Join":
+        refs = [item["Ref"] for item in arg[1] if isinstance(item, dict) and "Ref" in item]
+        return str(refs[0]) if refs else None
     return None
 
 
