@@ -18,9 +18,11 @@ keepalive = 65
 worker_tmp_dir = "/tmp"  # noqa: S108
 # The app writes one JSON line per request; gunicorn's own access log would duplicate it.
 accesslog = None
+# No control socket: nothing uses it, its default path ($HOME/.gunicorn) is not writable on a
+# read-only root filesystem, and services on one machine would take it from each other.
+control_socket_disable = True
 errorlog = "-"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
-forwarded_allow_ips = "*"
 # API Gateway and the ALB bound request sizes before traffic gets here; gunicorn's own 4 KiB
 # request-line cap would answer an HTML 414 instead of the API's JSON 400 for a long query.
 limit_request_line = 0

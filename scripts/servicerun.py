@@ -250,6 +250,13 @@ class Service:
         return f"http://{HOST}:{self.port}"
 
     def start(self) -> None:
+        self.spawn()
+        self.wait_ready()
+
+    def wait_ready(self) -> None:
+        wait_http(f"{self.url}/health", 30, self.process)
+
+    def spawn(self) -> None:
         command = dockerfile_command(self.name)
         # The container finds gunicorn on PATH; here it is this virtual environment's.
         command[0] = str(BIN / command[0])
@@ -266,7 +273,6 @@ class Service:
                 **self.env,
             },
         )
-        wait_http(f"{self.url}/health", 30, self.process)
 
     def stop(self) -> None:
         if self.process is not None:
@@ -284,6 +290,10 @@ class Stack:
         return self.services[service].url
 
     def stop(self) -> None:
+        # Signal every service first, so their graceful shutdowns overlap.
+        for service in self.services.values():
+            if service.process is not None and service.process.poll() is None:
+                service.process.send_signal(signal.SIGTERM)
         for service in self.services.values():
             service.stop()
         self.moto.stop()
@@ -300,9 +310,10 @@ def running_stack(
     try:
         env = {**service_environment(moto, stack.resources), **(extra_env or {})}
         for name in SERVICES:
-            service = Service(name, env, log=log)
-            stack.services[name] = service
-            service.start()
+            stack.services[name] = Service(name, env, log=log)
+            stack.services[name].spawn()
+        for service in stack.services.values():
+            service.wait_ready()
         yield stack
     finally:
         stack.stop()

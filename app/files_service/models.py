@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 MAX_NAME = 255
 MAX_PAGE = 100
@@ -25,12 +25,19 @@ ContentType = Annotated[
 ]
 
 
+def _integral(value: Any) -> Any:
+    """JSON Schema's integer includes 1.0; strict validation still refuses "1" and true."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
 class FileRegister(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True, title="FileRegister")
 
     name: FileName = Field(description="the file's name, shown on download")
     contentType: ContentType = Field(description="MIME type, e.g. image/png")
-    size: int = Field(
+    size: Annotated[int, BeforeValidator(_integral)] = Field(
         ge=1, description="exact size in bytes; above the service's MAX_UPLOAD_BYTES answers 413"
     )
 
@@ -78,7 +85,7 @@ class RegisteredFile(BaseModel):
 
 
 class FileListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=MAX_PAGE, ge=1, le=MAX_PAGE, description="page size")
     cursor: str = Field(

@@ -112,7 +112,7 @@ class TodoPage(BaseModel):
 
 
 class ListQuery(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(extra="forbid")
 
     limit: int = Field(default=20, ge=1, le=MAX_PAGE, description="page size")
     search: str = Field(
