@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import GetAtt, If, Ref, Sub, Template
 from troposphere.applicationautoscaling import (
     PredefinedMetricSpecification,
     ScalableTarget,
@@ -35,14 +35,17 @@ def add_scaling(
     targets: dict[str, ScalableTarget] = {}
     step_policies: dict[str, ScalingPolicy] = {}
     for name, service in services.services.items():
+        # While the service bootstraps (no image yet) neither policy may start a task: with
+        # Min = Max = 0 the step policy's doubling (at least +1 task) is capped at 0 tasks.
+        bootstrapping = services.bootstrapping[name]
         target = t.add_resource(
             ScalableTarget(
                 logical_id(name, "scalable-target"),
                 ServiceNamespace="ecs",
                 ScalableDimension="ecs:service:DesiredCount",
                 ResourceId=Sub(f"service/${{{compute.cluster.title}}}/${{{service.title}.Name}}"),
-                MinCapacity=Ref(services.min_tasks[name]),
-                MaxCapacity=Ref(services.max_tasks[name]),
+                MinCapacity=If(bootstrapping, 0, Ref(services.min_tasks[name])),
+                MaxCapacity=If(bootstrapping, 0, Ref(services.max_tasks[name])),
             )
         )
         # The original rule: too many ALB 5XX responses double the number of tasks.

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, NoValue, Parameter, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, NoValue, Parameter, Ref, Sub, Template
 from troposphere.ecs import (
     AwsvpcConfiguration,
     CapacityProviderStrategy,
@@ -42,6 +42,10 @@ from generator.naming import logical_id
 # A git tag or commit: anything but the mutable `latest` (CloudFormation patterns are Java regexes).
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 
+# The image-tag default on the first creation: the stack creates the ECR repositories, so no image
+# can exist yet. While a service's tag is this value, the service runs no task and cannot scale.
+BOOTSTRAP_TAG = "bootstrap"
+
 # Writable scratch space on a read-only root filesystem, as per-task volumes: /tmp for gunicorn,
 # and the directories the ECS Exec agent writes to (it cannot start on a read-only root otherwise).
 # On Fargate a task volume starts as root 0755: the images declare `VOLUME /tmp` (mode 1777) so
@@ -60,6 +64,7 @@ class Services:
     task_definitions: dict[str, TaskDefinition]
     min_tasks: dict[str, Parameter]
     max_tasks: dict[str, Parameter]
+    bootstrapping: dict[str, str]  # service name -> condition: its image tag is `bootstrap`
 
 
 def _environment(
@@ -160,17 +165,27 @@ def add_services(
     task_definitions: dict[str, TaskDefinition] = {}
     min_tasks: dict[str, Parameter] = {}
     max_tasks: dict[str, Parameter] = {}
+    bootstrapping: dict[str, str] = {}
     for service in settings.services:
         title = logical_id(service.name)
         tag = t.add_parameter(
             Parameter(
                 f"{title}ServiceImageTag",
                 Type="String",
+                Default=BOOTSTRAP_TAG,
                 AllowedPattern=IMAGE_TAG_PATTERN,
-                ConstraintDescription="an immutable tag (for example the git commit), never latest",
-                Description=f"Tag of the {service.name} service's image in its ECR repository",
+                ConstraintDescription=(
+                    "an immutable tag (for example the git commit) "
+                    f"or {BOOTSTRAP_TAG}, never latest"
+                ),
+                Description=(
+                    f"Tag of the {service.name} service's image in its ECR repository; "
+                    f"{BOOTSTRAP_TAG} (before the first image is pushed) runs no task"
+                ),
             )
         )
+        bootstrapping[service.name] = logical_id(service.name, "bootstrapping")
+        t.add_condition(bootstrapping[service.name], Equals(Ref(tag), BOOTSTRAP_TAG))
         min_tasks[service.name] = t.add_parameter(
             Parameter(
                 f"{title}ServiceMinTasks",
@@ -226,8 +241,15 @@ def add_services(
                         )
                     ],
                 ),
-                # DesiredCount is left to Application Auto Scaling (min/max parameters), so a
-                # stack update never resets a scaled-out service.
+                # Bootstrapping: no image exists yet, so no task may start (the circuit breaker
+                # would fail the creation). Otherwise DesiredCount is left unset, so Application
+                # Auto Scaling owns the count and a stack update never resets a scaled-out
+                # service: CloudFormation omits an unset DesiredCount from UpdateService, and on
+                # the update from `bootstrap` to a real tag the scalable target's new minimum
+                # (0 -> MinTasks) makes Application Auto Scaling raise the count, which starts
+                # the tasks (RegisterScalableTarget moves the current capacity into the new
+                # bounds). See docs/readme-deploy.md, first deployment.
+                DesiredCount=If(bootstrapping[service.name], 0, NoValue),
                 LoadBalancers=[
                     LoadBalancer(
                         ContainerName=service.name,
@@ -278,4 +300,5 @@ def add_services(
         task_definitions=task_definitions,
         min_tasks=min_tasks,
         max_tasks=max_tasks,
+        bootstrapping=bootstrapping,
     )

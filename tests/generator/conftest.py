@@ -20,7 +20,9 @@ from generator import render_all
 
 NO_VALUE = {"Ref": "AWS::NoValue"}
 
-# Parameters without a default, set as config/<env>.json and deploy-service would set them.
+# Parameters without a default (WebsiteOrigin) and the image tags, set as config/<env>.json and
+# deploy-service set them on a stack that runs: their `bootstrap` default runs no task, which
+# tests/generator/test_core_bootstrap.py checks.
 REQUIRED = {
     "MainServiceImageTag": "0123456789abcdef0123456789abcdef01234567",
     "FilesServiceImageTag": "v1.2.3",

@@ -76,17 +76,18 @@ def test_the_rule_check_catches_any_drift(
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_scalable_target_uses_the_min_max_parameters(
-    core_template: dict[str, Any], service: str
+    deployed: dict[str, Any], service: str
 ) -> None:
+    # `deployed` runs real image tags; the bootstrap case is in test_core_bootstrap.py.
     title = service.title()
-    p = props(core_template, f"{title}ScalableTarget")
+    p = props(deployed, f"{title}ScalableTarget")
     assert p["ScalableDimension"] == "ecs:service:DesiredCount"
     assert p["ServiceNamespace"] == "ecs"
     assert p["MinCapacity"] == {"Ref": f"{title}ServiceMinTasks"}
     assert p["MaxCapacity"] == {"Ref": f"{title}ServiceMaxTasks"}
     assert p["ResourceId"] == {"Fn::Sub": f"service/${{Cluster}}/${{{title}Service.Name}}"}
     # Auto Scaling owns the task count: a stack update must not reset it.
-    assert "DesiredCount" not in props(core_template, f"{title}Service")
+    assert "DesiredCount" not in props(deployed, f"{title}Service")
 
 
 @pytest.mark.parametrize("service", SERVICES)
