@@ -22,6 +22,8 @@ from scripts.deploy.errors import DeployFailed, DirtyTree, DockerMissing, Invali
 
 Runner = Callable[..., "subprocess.CompletedProcess[str]"]
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# The core template's image-tag default: the service runs no task (first creation, no image yet).
+BOOTSTRAP_TAG = "bootstrap"
 DEFAULT_PLATFORM = "linux/amd64"
 
 
@@ -56,6 +58,11 @@ def validate_tag(tag: str) -> None:
     if tag.lower() == "latest":
         raise InvalidImageTag(
             "refusing the image tag `latest`: tags are immutable and name one commit"
+        )
+    if tag == BOOTSTRAP_TAG:
+        raise InvalidImageTag(
+            f"refusing the image tag `{BOOTSTRAP_TAG}`: it is the core template's placeholder "
+            "before the first image exists, and rolling it out scales the service to 0 tasks"
         )
     if not _TAG.match(tag):
         raise InvalidImageTag(f"{tag!r} is not a valid image tag")

@@ -96,6 +96,15 @@ def assess(service: dict[str, Any], expected_task_definition: str | None) -> Ass
             f"ECS rolled back: the PRIMARY deployment runs {primary['taskDefinition']}, "
             f"not {expected} ({target.get('rolloutStateReason', '')})".rstrip(" ()"),
         )
+    if not target.get("desiredCount"):
+        # The first rollout after `bootstrap`: the service update leaves the count at 0 (its
+        # DesiredCount is unset) and the scalable target's new minimum then makes Application
+        # Auto Scaling raise it. A COMPLETED deployment of 0 tasks has rolled out nothing yet.
+        return Assessment(
+            "wait",
+            f"deployment {target['id']} {target.get('rolloutState', '?')} with 0 desired tasks: "
+            f"waiting for Application Auto Scaling to raise the count to its minimum ({counts})",
+        )
     if (
         target.get("rolloutState") == "COMPLETED"
         and len(deployments) == 1

@@ -92,11 +92,13 @@ def service(*deployments: dict[str, Any], events: tuple[str, ...] = ()) -> dict[
     }
 
 
-def stub_stack_update(cfn_stub: Any, extra: tuple[dict[str, Any], ...] = ()) -> None:
+def stub_stack_update(
+    cfn_stub: Any, extra: tuple[dict[str, Any], ...] = (), current: dict[str, str] = PARAMETERS
+) -> None:
     """Everything CloudFormation does: only MainServiceImageTag changes, UPDATE_COMPLETE."""
     cfn_stub.add_response(
         "describe_stacks",
-        fakes.stack(CORE, "UPDATE_COMPLETE", parameters=PARAMETERS, outputs=OUTPUTS),
+        fakes.stack(CORE, "UPDATE_COMPLETE", parameters=current, outputs=OUTPUTS),
         {"StackName": CORE},
     )
     cs_id = fakes.change_set_id(NAME)
@@ -159,7 +161,7 @@ def stub_stack_update(cfn_stub: Any, extra: tuple[dict[str, Any], ...] = ()) -> 
         fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", 210),
     )
     cfn_stub.add_response("describe_stack_events", {"StackEvents": events})
-    updated = {**PARAMETERS, "MainServiceImageTag": NEW_TAG}
+    updated = {**current, "MainServiceImageTag": NEW_TAG}
     cfn_stub.add_response(
         "describe_stacks", fakes.stack(CORE, "UPDATE_COMPLETE", parameters=updated, outputs=OUTPUTS)
     )
