@@ -57,6 +57,10 @@ def test_the_app_runs_end_to_end_and_stops_cleanly() -> None:
         todo_id = created.json()["todoId"]
         one = requests.get(f"{stack.api_url}/todos/{todo_id}", headers=headers, timeout=10)
         assert one.json()["title"] == "local"
+        # the list query needs the template's index: the services and the template must agree
+        listed = requests.get(stack.api_url + "/todos", headers=headers, timeout=10)
+        assert listed.status_code == 200, listed.text
+        assert [item["todoId"] for item in listed.json()["items"]] == [todo_id]
 
         registered = requests.post(
             f"{stack.api_url}/todos/{todo_id}/files",
@@ -82,6 +86,29 @@ def test_the_app_runs_end_to_end_and_stops_cleanly() -> None:
 
         deleted = requests.delete(f"{stack.api_url}/todos/{todo_id}", headers=headers, timeout=10)
         assert deleted.status_code == 204
+
+        # the template's CORS and authorizer, as the browser meets them
+        for origin, allowed in ((site, True), ("http://localhost:1", False)):
+            preflight = requests.options(
+                f"{stack.api_url}/todos/{todo_id}",
+                headers={
+                    "Origin": origin,
+                    "Access-Control-Request-Method": "PATCH",
+                    "Access-Control-Request-Headers": "authorization,content-type",
+                },
+                timeout=10,
+            )
+            assert preflight.headers.get("Access-Control-Allow-Origin") == (
+                origin if allowed else None
+            )
+        forged = user.id_token[:-4] + ("AAAA" if not user.id_token.endswith("AAAA") else "BBBB")
+        refused = requests.get(
+            stack.api_url + "/todos", headers={"Authorization": f"Bearer {forged}"}, timeout=10
+        )
+        assert refused.status_code == 401
+        page = requests.get(site + "/", timeout=10)
+        assert page.status_code == 200
+        assert f"{stack.api_url} {stack.emulator_url}" in page.headers["Content-Security-Policy"]
         pids = stack.pids
         assert len(pids) == 3
     assert not [pid for pid in pids if _alive(pid)]
