@@ -12,6 +12,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from botocore.exceptions import ClientError, ParamValidationError
+
 from scripts.local.template import Physical, Resolver, UnsupportedTemplate
 
 TABLE = "AWS::DynamoDB::Table"
@@ -49,7 +51,12 @@ def create_all(resolver: Resolver, clients: Clients) -> list[Created]:
     created: list[Created] = []
     for resource_type, create in creators:
         for logical_id in resolver.of_type(resource_type):
-            physical = create(resolver, clients, logical_id)
+            try:
+                physical = create(resolver, clients, logical_id)
+            except (ClientError, ParamValidationError) as err:
+                raise UnsupportedTemplate(
+                    f"Resources.{logical_id} ({resource_type}): the emulator refused it: {err}"
+                ) from err
             resolver.physical[logical_id] = physical
             created.append(Created(logical_id, resource_type, physical.ref))
     return created

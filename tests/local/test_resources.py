@@ -11,7 +11,7 @@ import yaml
 
 from scripts.local import LocalStack
 from scripts.local.resources import Clients, create_all
-from scripts.local.template import Resolver, load_template
+from scripts.local.template import Resolver, UnsupportedTemplate, load_template
 from tests.local.conftest import FIXTURE, ROOT
 
 ORIGIN = "http://127.0.0.1:8000"
@@ -108,3 +108,15 @@ def test_user_pool_and_client_follow_the_template(stack: LocalStack) -> None:
         cognito.sign_up(
             ClientId=stack.user_pool_client_id, Username="weak@example.com", Password="short"
         )
+
+
+def test_a_definition_the_emulator_refuses_is_named(stack: LocalStack, tmp_path: Path) -> None:
+    template = load_template(FIXTURE / "templates" / "core.yaml")
+    template["Resources"]["FilesTable"]["Properties"]["KeySchema"][1]["KeyType"] = "SORT"
+    rendered = tmp_path / "core.yaml"
+    rendered.write_text(yaml.safe_dump(template))
+    with pytest.raises(
+        UnsupportedTemplate,
+        match=r"^Resources\.FilesTable \(AWS::DynamoDB::Table\): the emulator refused it: ",
+    ):
+        create_from(stack, rendered)
