@@ -90,13 +90,15 @@ class ApiGateway:
         response.headers["apigw-requestid"] = request_id
         self._add_cors(request, response)
         status = response.status_code
+        # Say why a token was refused: the browser only sees the status.
+        why = re.search(
+            r'error_description="([^"]*)"', response.headers.get("WWW-Authenticate", "")
+        )
 
         def log_when_done() -> None:
             elapsed = (time.monotonic() - started) * 1000
-            self.log.line(
-                "gateway",
-                f"{request.method} {request.full_path.rstrip('?')} {status} {elapsed:.0f} ms",
-            )
+            line = f"{request.method} {request.full_path.rstrip('?')} {status} {elapsed:.0f} ms"
+            self.log.line("gateway", f"{line} ({why.group(1)})" if why else line)
 
         response.call_on_close(log_when_done)
         return response(environ, start_response)

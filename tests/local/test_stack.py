@@ -2,19 +2,23 @@
 
 from __future__ import annotations
 
+import io
 import os
+import re
 import socket
 import threading
 from collections.abc import Iterator
 
 import pytest
 import requests
+from rich.console import Console
 from werkzeug.test import Client
 
 from scripts.local import LocalStack, Log, PortInUse, Ports, StartupError
+from scripts.local.authorizer import JwtVerifier
 from scripts.local.gateway import ApiGateway, Upstream
 from scripts.local.processes import free_port
-from scripts.local.topology import Api, ApiRoute, Routing
+from scripts.local.topology import Api, ApiRoute, Authorizer, Routing
 from tests.local.conftest import FIXTURE, sign_up
 
 
@@ -116,3 +120,18 @@ def test_a_slow_service_is_504(silent_upstream: int) -> None:
 def test_the_integrations_own_timeout_applies(silent_upstream: int) -> None:
     response = gateway(silent_upstream, 30.0, route_timeout_ms=300).get("/todos")
     assert response.status_code == 504
+
+
+def test_the_gateway_logs_each_request_and_why_a_token_was_refused() -> None:
+    output = io.StringIO()
+    log = Log(Console(file=output, width=200, color_system=None))
+    authorizer = Authorizer("jwt", "https://issuer.invalid/pool", ("client",))
+    route = ApiRoute("ANY", "/todos", authorizer)
+    verifier = JwtVerifier(authorizer, "http://127.0.0.1:9/unused")
+    app = ApiGateway(Api((route,), None, "L"), Routing((), "main"), {}, {"jwt": verifier}, log)
+    response = Client(app).get("/todos?limit=1")
+    assert response.status_code == 401
+    response.close()
+    assert re.fullmatch(
+        r" gateway \| GET /todos\?limit=1 401 \d+ ms \(no token\)\n", output.getvalue()
+    )
