@@ -109,6 +109,32 @@ class Moto:
         )
 
 
+def _key(*parts: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"AttributeName": name, "KeyType": kind} for name, kind in parts]
+
+
+def _attributes(*parts: tuple[str, str]) -> list[dict[str, str]]:
+    return [{"AttributeName": name, "AttributeType": kind} for name, kind in parts]
+
+
+# The tables as templates/core.yaml declares them (tests/services checks they agree).
+TODOS_TABLE: dict[str, Any] = {
+    "KeySchema": _key(("userID", "HASH"), ("todoID", "RANGE")),
+    "AttributeDefinitions": _attributes(("userID", "S"), ("todoID", "S"), ("listKey", "N")),
+    "LocalSecondaryIndexes": [
+        {
+            "IndexName": LIST_INDEX,
+            "KeySchema": _key(("userID", "HASH"), ("listKey", "RANGE")),
+            "Projection": {"ProjectionType": "ALL"},
+        }
+    ],
+}
+FILES_TABLE: dict[str, Any] = {
+    "KeySchema": _key(("todoID", "HASH"), ("fileID", "RANGE")),
+    "AttributeDefinitions": _attributes(("todoID", "S"), ("fileID", "S")),
+}
+
+
 @dataclass(frozen=True)
 class Resources:
     todos_table: str
@@ -126,41 +152,11 @@ def create_resources(moto: Moto, resources: Resources | None = None) -> Resource
     """
     names = resources or Resources("todo-todos", "todo-files", "todo-files-bucket", "", "")
     dynamodb = moto.client("dynamodb")
-    dynamodb.create_table(
-        TableName=names.todos_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "userID", "AttributeType": "S"},
-            {"AttributeName": "todoID", "AttributeType": "S"},
-            {"AttributeName": "listKey", "AttributeType": "N"},
-        ],
-        KeySchema=[
-            {"AttributeName": "userID", "KeyType": "HASH"},
-            {"AttributeName": "todoID", "KeyType": "RANGE"},
-        ],
-        LocalSecondaryIndexes=[
-            {
-                "IndexName": LIST_INDEX,
-                "KeySchema": [
-                    {"AttributeName": "userID", "KeyType": "HASH"},
-                    {"AttributeName": "listKey", "KeyType": "RANGE"},
-                ],
-                "Projection": {"ProjectionType": "ALL"},
-            }
-        ],
-    )
-    dynamodb.create_table(
-        TableName=names.files_table,
-        BillingMode="PAY_PER_REQUEST",
-        AttributeDefinitions=[
-            {"AttributeName": "todoID", "AttributeType": "S"},
-            {"AttributeName": "fileID", "AttributeType": "S"},
-        ],
-        KeySchema=[
-            {"AttributeName": "todoID", "KeyType": "HASH"},
-            {"AttributeName": "fileID", "KeyType": "RANGE"},
-        ],
-    )
+    for name, definition in (
+        (names.todos_table, TODOS_TABLE),
+        (names.files_table, FILES_TABLE),
+    ):
+        dynamodb.create_table(TableName=name, BillingMode="PAY_PER_REQUEST", **definition)
     moto.client("s3").create_bucket(Bucket=names.files_bucket)
     cognito = moto.client("cognito-idp")
     pool = cognito.create_user_pool(
