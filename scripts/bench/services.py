@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from collections import Counter
 from collections.abc import Callable
@@ -114,9 +115,10 @@ def _emulator_query_ms(stack: Stack, user: User) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m scripts.bench services", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m scripts.bench.services", description=__doc__)
     parser.add_argument("--requests", type=int, default=300, help="requests per scenario")
-    args = parser.parse_args(argv)
+    # Called as main() by `python -m scripts.bench`, whose own arguments are not ours.
+    args = parser.parse_args(argv or [])
     console = Console()
     with running_stack({"EXPOSE_AWS_CALLS": "1", "LOG_LEVEL": "WARNING"}) as stack:
         user = create_user(stack.moto, stack.resources, "bench@example.com")
@@ -155,4 +157,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    raise SystemExit(main(sys.argv[1:]))
