@@ -23,17 +23,20 @@ Python API (used by the end-to-end tests)::
         stack.resources        # {"TodosTable": "todo-local-core-TodosTable", ...}
         stack.config           # the dict that config.js assigns to window.TODO_CONFIG
         stack.client("cognito-idp")   # a boto3 client bound to the emulator
-        stack.pids             # child process IDs (emulator, services)
+        stack.pids             # running children's process (and process group) IDs
+        stack.started_pids     # every child ever started, also after stop()
 
 `LocalStack(...)` takes `Ports(host, site, api, emulator)` (defaults 127.0.0.1, 8000, site + 1,
 4566), and optionally `root`, `template`, `website_template`, `website_dir`, `log` (a `Log`;
 `Log(quiet=True)` silences the children) and `startup_timeout` (seconds, default 60).
 `start()` raises `StartupError` (or its subclass `PortInUse`) with a message that says what to
-change, after stopping whatever it had started; `stop()` (also on leaving the `with` block) stops
-the gateway and every child process group, and may be called more than once.
+change, after stopping whatever it had started; `cancel_start()` (from another thread or a signal
+handler) makes a running `start()` give up at its next wait with `Interrupted`. `stop()` (also on
+leaving the `with` block) stops the gateway and every child process group, and may be called more
+than once.
 """
 
-from scripts.local.processes import Log, PortInUse, StartupError
+from scripts.local.processes import Interrupted, Log, PortInUse, StartupError
 from scripts.local.stack import LocalStack, Ports
 
-__all__ = ["LocalStack", "Log", "PortInUse", "Ports", "StartupError"]
+__all__ = ["Interrupted", "LocalStack", "Log", "PortInUse", "Ports", "StartupError"]
