@@ -32,6 +32,7 @@ def test_another_user_gets_404_everywhere_and_changes_nothing(
     requests.post(upload["url"], data=upload["fields"], files={"file": b"abc"}, timeout=30)
     file_id = registered["file"]["fileId"]
     before = snapshot(api, todo_id)
+    own_todo = other.create(title="theirs")["todoId"]
 
     attempts = [
         other.get(f"/todos/{todo_id}"),
@@ -44,6 +45,8 @@ def test_another_user_gets_404_everywhere_and_changes_nothing(
             json={"name": "x.txt", "contentType": "text/plain", "size": 1},
         ),
         other.delete(f"/todos/{todo_id}/files/{file_id}"),
+        # A's file ID under B's own todo.
+        other.delete(f"/todos/{own_todo}/files/{file_id}"),
     ]
     for response in attempts:
         assert response.status_code == 404, (response.request.method, response.url, response.text)
@@ -55,7 +58,7 @@ def test_another_user_gets_404_everywhere_and_changes_nothing(
         attempts[0].json() == other.get("/todos/" + "0" * 8 + "-0000-7000-8000-" + "0" * 12).json()
     )
 
-    assert other.all_todos() == []
+    assert [t["todoId"] for t in other.all_todos()] == [own_todo]
     assert other.all_todos(search="mine") == []
     assert snapshot(api, todo_id) == before
     s3 = stack.moto.client("s3")
