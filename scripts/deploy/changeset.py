@@ -202,9 +202,12 @@ def create_change_set(
     change_type: str,
     description: str = "",
     tags: Sequence[dict[str, str]] = (),
+    role_arn: str | None = None,
 ) -> ChangeSet:
     """Create the change set, wait for it and return it with every change (all pages).
 
+    `role_arn` is the CloudFormation execution role: CloudFormation then acts with that role's
+    rights rather than the caller's (CI's deploy role may run change sets but create nothing).
     Raises NoChanges (after deleting the empty change set) or DeployFailed.
     """
     try:
@@ -216,6 +219,7 @@ def create_change_set(
             Capabilities=CAPABILITIES,
             Description=description[:1024],
             Tags=list(tags),
+            **({"RoleARN": role_arn} if role_arn else {}),
             **template.as_arguments(),
         )
     except ClientError as exc:

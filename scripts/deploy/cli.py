@@ -49,6 +49,14 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument("--env", required=True, choices=ENVS)
         return sub
 
+    def add_role(sub: argparse.ArgumentParser) -> None:
+        sub.add_argument(
+            "--role-arn",
+            default=os.environ.get("DEPLOY_CFN_ROLE_ARN") or None,
+            help="CloudFormation execution role for the change set (default: $DEPLOY_CFN_ROLE_ARN;"
+            " unset: CloudFormation uses the caller's credentials)",
+        )
+
     for verb, help_text in (
         ("changeset", "Create a change set and print what it would change"),
         ("deploy", "Create a change set, confirm it, execute it and stream the events"),
@@ -76,11 +84,13 @@ def build_parser() -> argparse.ArgumentParser:
             action="store_true",
             help="allow replacing or removing stateful resources (tables, buckets, user pool...)",
         )
+        add_role(sub)
         if verb == "deploy":
             sub.add_argument("--auto-approve", action="store_true", help="do not ask")
 
     sub = add("deploy-service", "Build and push an image, roll it out through the core stack")
     sub.add_argument("--service", required=True, choices=SERVICES)
+    add_role(sub)
     sub.add_argument("--auto-approve", action="store_true", help="do not ask")
     sub.add_argument(
         "--image-tag",
@@ -98,7 +108,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, clients: Clients, console: Console) -> None:
-    ctx = Context(clients=clients, console=console, env=args.env, commit=git_commit())
+    ctx = Context(
+        clients=clients,
+        console=console,
+        env=args.env,
+        commit=git_commit(),
+        role_arn=getattr(args, "role_arn", None),
+    )
     if args.verb in ("changeset", "deploy"):
         ctx.config_dir = args.config_dir
         ctx.templates_dir = args.templates_dir

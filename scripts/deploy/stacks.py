@@ -76,6 +76,7 @@ class Context:
     config_dir: Path = CONFIG_DIR
     templates_dir: Path = TEMPLATES_DIR
     artifact_bucket: str | None = None
+    role_arn: str | None = None  # CloudFormation execution role for change sets
     commit: str | None = None
     now: Callable[[], datetime] = _utcnow
     is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
@@ -148,6 +149,7 @@ def _create(
         change_type=change_type,
         description=ctx.description(what),
         tags=[{"Key": "project", "Value": "todo"}, {"Key": "env", "Value": ctx.env}],
+        role_arn=ctx.role_arn,
     )
     rows = classify(change_set.changes)
     render_changes(ctx.console, change_set, rows)

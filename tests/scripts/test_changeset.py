@@ -62,13 +62,19 @@ def dirs(tmp_path: Path) -> tuple[Path, Path]:
 
 
 def expect_create(
-    stub: Any, change_type: str, parameters: list[dict[str, Any]], *, via_cli: bool = False
+    stub: Any,
+    change_type: str,
+    parameters: list[dict[str, Any]],
+    *,
+    via_cli: bool = False,
+    role_arn: str | None = None,
 ) -> None:
     """Through the CLI the name and description carry the real clock and commit."""
     stub.add_response(
         "create_change_set",
         {"Id": fakes.change_set_id(NAME), "StackId": fakes.stack_id(CORE)},
         {
+            **({"RoleARN": role_arn} if role_arn else {}),
             "StackName": CORE,
             "ChangeSetName": ANY if via_cli else NAME,
             "ChangeSetType": change_type,
@@ -257,6 +263,27 @@ def test_empty_change_set_is_a_clean_exit_and_is_deleted(dirs: tuple[Path, Path]
     stub.assert_no_pending_responses()
     assert "no changes" in buffer.getvalue()
     assert "deleted" in buffer.getvalue()
+
+
+def test_execution_role_from_the_environment_reaches_the_change_set(
+    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # CI's deploy role may only run change sets; CloudFormation must act as the execution role.
+    role = "arn:aws:iam::123456789012:role/todo-dev-ci-CloudFormationExecutionRole"
+    monkeypatch.setenv("DEPLOY_CFN_ROLE_ARN", role)
+    cfn, stub = fakes.stubbed("cloudformation")
+    existing(stub)
+    expect_create(stub, "UPDATE", UPDATE_PARAMETERS, via_cli=True, role_arn=role)
+    expect_pages(stub, [fakes.change("Modify", "MainService", "AWS::ECS::Service")])
+    out, buffer = fakes.console()
+    argv = ["changeset", "--stack", "core", "--env", "dev", "--config-dir", str(dirs[0])]
+    code = cli.main(
+        [*argv, "--templates-dir", str(dirs[1])],
+        clients=Clients(cloudformation=cfn),
+        console=out,
+    )
+    assert code == 0, buffer.getvalue()
+    stub.assert_no_pending_responses()
 
 
 def test_no_updates_rejected_at_creation_is_also_no_changes(dirs: tuple[Path, Path]) -> None:
