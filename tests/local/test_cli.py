@@ -80,7 +80,8 @@ def test_busy_port_from_the_environment(busy_port: int) -> None:
 def test_a_broken_template_fails_start_up_naming_the_resource(tmp_path: Path) -> None:
     (tmp_path / "templates").mkdir()
     text = (FIXTURE / "templates" / "core.yaml").read_text()
-    broken = text.replace("TableName: !Sub '${AWS::StackName}-files'", "TableName: !GetAZs ''")
+    broken = text.replace("Fn::Sub: ${AWS::StackName}-files", "Fn::GetAZs: ''")
+    assert broken != text
     (tmp_path / "templates" / "core.yaml").write_text(broken)
     result = run("--port", "0", "--api-port", "0", "--emulator-port", "0", "--root", str(tmp_path))
     assert result.returncode == 1
