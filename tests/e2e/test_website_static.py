@@ -100,3 +100,12 @@ def test_scripts_never_write_html_or_inline_styles() -> None:
             r"\.style\.",
         ):
             assert not re.search(pattern, text), f"{path.name} uses {pattern}"
+
+
+def test_readme_screenshots_are_small_pngs() -> None:
+    shots = sorted((WEBSITE.parent / "docs" / "screenshots").glob("*"))
+    assert shots, "docs/screenshots/ holds the README's screenshots"
+    for shot in shots:
+        assert shot.suffix == ".png"
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{shot.name} is not a PNG"
+        assert shot.stat().st_size < 150 * 1024, f"{shot.name} is over 150 KB"

@@ -88,7 +88,19 @@ export const createTodo = (fields) => request("POST", "/todos", fields);
 export const getTodo = (id) => request("GET", `/todos/${enc(id)}`);
 export const updateTodo = (id, fields) => request("PATCH", `/todos/${enc(id)}`, fields);
 export const deleteTodo = (id) => request("DELETE", `/todos/${enc(id)}`);
-export const listFiles = (id) => request("GET", `/todos/${enc(id)}/files`);
+// All of a todo's files: the API pages them (100 at a time), so follow the cursor.
+export async function listFiles(id) {
+  const items = [];
+  let cursor = "";
+  for (let page = 0; page < 20; page += 1) {
+    const query = cursor ? `?cursor=${enc(cursor)}` : "";
+    const data = await request("GET", `/todos/${enc(id)}/files${query}`);
+    items.push(...(data?.items ?? data?.files ?? []));
+    cursor = data?.nextCursor;
+    if (!cursor) break;
+  }
+  return { items };
+}
 export const registerFile = (id, fields) => request("POST", `/todos/${enc(id)}/files`, fields);
 export const deleteFile = (id, fileId) => request("DELETE", `/todos/${enc(id)}/files/${enc(fileId)}`);
 
