@@ -46,6 +46,7 @@ def sign_up(tab: Tab, email: str) -> None:
     confirm = region(page, "Confirm your account")
     expect(confirm).to_be_visible()
     expect(confirm.get_by_text("Running locally: any code is accepted.")).to_be_visible()
+    expect(confirm.get_by_role("button", name="Send a new code")).to_be_hidden()  # no mail locally
     expect(confirm.get_by_label("Email")).to_have_value(email)
     confirm.get_by_label("Confirmation code").fill("000000")
     confirm.get_by_role("button", name="Confirm").click()

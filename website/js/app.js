@@ -74,6 +74,7 @@ async function render() {
 
 function prepareConfirm() {
   $("confirm-local").hidden = !config.local;
+  $("resend-code").hidden = config.local; // the emulator sends no mail and accepts any code
   if (pending && !$("confirm-email").value) $("confirm-email").value = pending.email;
 }
 
@@ -143,6 +144,23 @@ $("confirm-form").addEventListener("submit", (event) => {
       fail(error);
     }
   });
+});
+
+$("resend-code").addEventListener("click", async () => {
+  const field = $("confirm-email");
+  const email = field.value.trim();
+  if (!email || !field.checkValidity()) {
+    fail("Enter your email first, then ask for a new code.");
+    field.focus();
+    return;
+  }
+  try {
+    await cognito.resendCode(email);
+    say(`We sent a new code to ${email}.`);
+    $("confirm-code").focus();
+  } catch (error) {
+    fail(error);
+  }
 });
 
 async function finishConfirmation(email = pending?.email) {

@@ -13,7 +13,7 @@ const FRIENDLY = {
   UserNotConfirmedException: "This account is not confirmed yet. Enter the confirmation code we sent to your email.",
   InvalidPasswordException: null, // Cognito's message names the missing rule; keep it.
   CodeMismatchException: "That confirmation code is not correct. Check the email and try again.",
-  ExpiredCodeException: "That confirmation code has expired. Request a new one.",
+  ExpiredCodeException: "That confirmation code has expired. Choose “Send a new code”.",
   LimitExceededException: "Too many attempts. Wait a moment and try again.",
   TooManyRequestsException: "Too many requests. Wait a moment and try again.",
   TooManyFailedAttemptsException: "Too many failed attempts. Wait a moment and try again.",
