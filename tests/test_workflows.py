@@ -36,12 +36,24 @@ DEPLOYS: dict[str, tuple[str, str, list[str]]] = {
     "deploy-main-service.yml": (
         "main-service",
         "core",
-        ["app/main_service/**", "app/common/**", "app/requirements.txt", "app/gunicorn.conf.py"],
+        [
+            "app/main_service/**",
+            "app/common/**",
+            "app/requirements.txt",
+            "app/constraints.txt",
+            "app/gunicorn.conf.py",
+        ],
     ),
     "deploy-files-service.yml": (
         "files-service",
         "core",
-        ["app/files_service/**", "app/common/**", "app/requirements.txt", "app/gunicorn.conf.py"],
+        [
+            "app/files_service/**",
+            "app/common/**",
+            "app/requirements.txt",
+            "app/constraints.txt",
+            "app/gunicorn.conf.py",
+        ],
     ),
 }
 # What each component runs: Makefile targets only.
@@ -171,7 +183,13 @@ def test_no_two_deploy_workflows_share_a_path_except_shared_inputs() -> None:
         for p in paths:
             seen.setdefault(p, []).append(name)
     shared = {p for p, names in seen.items() if len(names) > 1}
-    assert shared == {"config/**", "app/common/**", "app/requirements.txt", "app/gunicorn.conf.py"}
+    assert shared == {
+        "config/**",
+        "app/common/**",
+        "app/requirements.txt",
+        "app/constraints.txt",
+        "app/gunicorn.conf.py",
+    }
 
 
 @pytest.mark.parametrize("name", sorted(DEPLOYS))
