@@ -125,6 +125,16 @@ def test_two_users_full_flow(open_tab: Any, site: Site, tmp_path: Path) -> None:
     page.goto(site.url)
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
     a.screenshot("sign-in", height=540)
+    # keyboard: the skip link comes first and focus is always visible
+    page.keyboard.press("Tab")
+    skip = page.get_by_role("link", name="Skip to content")
+    expect(skip).to_be_focused()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#/signin")  # the skip link does not disturb the router
+    page.keyboard.press("Tab")
+    expect(region(page, "Sign in").get_by_label("Email")).to_be_focused()
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") == "solid"
 
     page.get_by_role("link", name="Create an account").click()
     form = region(page, "Create an account")
@@ -269,6 +279,7 @@ def test_two_users_full_flow(open_tab: Any, site: Site, tmp_path: Path) -> None:
     dialog = page.get_by_role("dialog", name="Delete this to-do?")
     expect(dialog).to_contain_text("“Call the plumber” and its attachments will be deleted.")
     expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    a.screenshot("delete-dialog", height=700)
     page.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
     expect(delete).to_be_focused()
@@ -287,6 +298,7 @@ def test_two_users_full_flow(open_tab: Any, site: Site, tmp_path: Path) -> None:
     with a.watch.allow_status(400):
         sign_in(a, email_a, "Wrong-password-1")
         expect(alert(page)).to_have_text("Incorrect email or password.")
+    a.screenshot("sign-in-error", height=600)
     sign_in(a, email_a)
     expect(todo_list(page).locator(".todo")).to_have_count(3)
 

@@ -182,6 +182,12 @@ async function finishConfirmation(email = pending?.email) {
   $("signin-password").focus();
 }
 
+// The hash is the router's, so the skip link moves focus itself instead of navigating.
+document.querySelector(".skip-link").addEventListener("click", (event) => {
+  event.preventDefault();
+  focus($("main"));
+});
+
 $("sign-out").addEventListener("click", async () => {
   await session.signOut();
 });
