@@ -57,6 +57,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="AWS emulator port (env TODO_EMULATOR_PORT; default 4566)",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the URL and errors")
+    parser.add_argument(
+        "--verbose",
+        action="store_true",
+        default=env.get("TODO_VERBOSE") == "1",
+        help="also print the emulator's line per AWS call (env TODO_VERBOSE=1)",
+    )
     # Another repository layout (templates/, app/, website/); the tests run a small fixture one.
     parser.add_argument("--root", type=Path, default=ROOT, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -64,7 +70,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)  # argparse exits with 2 on a usage error, env values included
-    log = Log(quiet=args.quiet)
+    log = Log(quiet=args.quiet, verbose=args.verbose)
     ports = Ports(args.host, args.port, args.api_port, args.emulator_port)
     stack = LocalStack(ports, root=args.root, log=log)
     stopping = threading.Event()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -58,9 +59,12 @@ class Log:
 
     COLOURS = ("cyan", "magenta", "green", "yellow", "blue", "red")
 
-    def __init__(self, console: Console | None = None, quiet: bool = False) -> None:
+    def __init__(
+        self, console: Console | None = None, quiet: bool = False, verbose: bool = False
+    ) -> None:
         self.console = console or Console(highlight=False, soft_wrap=True)
         self.quiet = quiet
+        self.verbose = verbose  # also print the lines a child's `show` filter hides
         self._styles: dict[str, str] = {}
         self._lock = threading.Lock()
 
@@ -87,10 +91,12 @@ class Child:
         log: Log,
         env: Mapping[str, str] | None = None,
         cwd: Path | None = None,
+        show: Callable[[str], bool] | None = None,
     ) -> None:
         self.name = name
         self.argv = list(argv)
         self.log = log
+        self.show = show  # which output lines reach the log; all are kept for failure reports
         self.recent: deque[str] = deque(maxlen=40)
         # A session of its own: Ctrl-C in the terminal reaches only the parent, which stops the
         # children in order; killpg then reaches every process the child started (gunicorn workers).
@@ -112,7 +118,8 @@ class Child:
         for raw in self.process.stdout:
             line = raw.decode("utf-8", "replace").rstrip()
             self.recent.append(line)
-            self.log.line(self.name, line)
+            if self.show is None or self.log.verbose or self.show(line):
+                self.log.line(self.name, line)
 
     def running(self) -> bool:
         return self.process.poll() is None
@@ -138,6 +145,21 @@ class Child:
     def failure(self) -> str:
         tail = "\n".join(self.recent) or "(no output)"
         return f"{self.name} exited with code {self.process.returncode}; its last output:\n{tail}"
+
+
+# The emulator's werkzeug banner and its access lines for requests that went well.
+_EMULATOR_ROUTINE = re.compile(
+    r'"[A-Z]+ \S+ HTTP/[\d.]+" [23]\d\d |^WARNING: This is a development server|'
+    r"^ \* Running on |^Press CTRL\+C to quit"
+)
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def emulator_line_worth_showing(line: str) -> bool:
+    """Hide the emulator's routine output (one line per AWS call); keep errors and 4xx/5xx."""
+    return not _EMULATOR_ROUTINE.search(_ANSI.sub("", line))
 
 
 def stop_all(children: Sequence[Child], timeout: float = 5.0) -> None:

@@ -23,6 +23,7 @@ from scripts.local.processes import (
     Child,
     Log,
     StartupError,
+    emulator_line_worth_showing,
     ensure_port_free,
     free_port,
     stop_all,
@@ -271,6 +272,7 @@ class LocalStack:
                 ],
                 self.log,
                 env=env,
+                show=emulator_line_worth_showing,
             )
         )
         wait_until_ok(
