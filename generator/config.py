@@ -76,6 +76,9 @@ class Settings:
     project: str = "todo"
     availability_zones: int = 3
     services: tuple[ServiceSpec, ...] = field(default=(MAIN, FILES))
+    # Table keys (partition, sort): the data model the services read and write.
+    todos_table_keys: tuple[str, str] = ("userID", "todoID")
+    files_table_keys: tuple[str, str] = ("todoID", "fileID")
     # Local secondary index of the todos table (partition userID, sort listKey): the list order.
     # The main service's default TODOS_LIST_INDEX names it.
     todos_list_index: str = "listOrder"

@@ -183,13 +183,12 @@ def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
     todos = t.add_resource(
         _table(
             "TodosTable",
-            "userID",
-            "todoID",
-            encryption,
+            *settings.todos_table_keys,
+            encryption=encryption,
             local_indexes=((settings.todos_list_index, "listKey", "N"),),
         )
     )
-    files = t.add_resource(_table("FilesTable", "todoID", "fileID", encryption))
+    files = t.add_resource(_table("FilesTable", *settings.files_table_keys, encryption=encryption))
 
     log_bucket = t.add_resource(
         checkov_skip(

@@ -148,8 +148,9 @@ def _processes_with(argument: str) -> list[int]:
 def test_ctrl_c_during_start_up_stops_cleanly() -> None:
     emulator = free_port()
     ports = ["--port", "0", "--api-port", "0", "--emulator-port", str(emulator)]
+    # --verbose: the emulator's first line of output is the moment to press Ctrl-C.
     process = subprocess.Popen(
-        [sys.executable, "-m", "scripts.local", *ports, "--root", str(FIXTURE)],
+        [sys.executable, "-m", "scripts.local", *ports, "--verbose", "--root", str(FIXTURE)],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,

@@ -9,6 +9,8 @@ from typing import Any
 import pytest
 import yaml
 
+from generator import render_all
+from generator.config import Settings
 from scripts.local import LocalStack
 from scripts.local.resources import Clients, create_all
 from scripts.local.template import Resolver, UnsupportedTemplate, load_template
@@ -59,6 +61,22 @@ def test_a_schema_change_in_the_template_changes_the_local_table(
     unchanged = create_from(stack, template).physical["TodosTable"].ref
     table = stack.client("dynamodb").describe_table(TableName=unchanged)["Table"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["userID", "todoID"]
+
+
+def test_a_key_changed_in_the_generator_reaches_the_local_table(
+    stack: LocalStack, tmp_path: Path
+) -> None:
+    # The whole path of `make templates` then `make up`: generator settings -> YAML -> emulator.
+    rendered = tmp_path / "core.yaml"
+    rendered.write_text(render_all(Settings(todos_table_keys=("ownerID", "itemID")))["core.yaml"])
+    name = create_from(stack, rendered).physical["TodosTable"].ref
+    table = stack.client("dynamodb").describe_table(TableName=name)["Table"]
+    assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == [
+        ("ownerID", "HASH"),
+        ("itemID", "RANGE"),
+    ]
+    (index,) = table["LocalSecondaryIndexes"]
+    assert [k["AttributeName"] for k in index["KeySchema"]] == ["ownerID", "listKey"]
 
 
 def test_tables_follow_billing_and_indexes(stack: LocalStack) -> None:
