@@ -248,7 +248,7 @@ def add_services(
                 # the update from `bootstrap` to a real tag the scalable target's new minimum
                 # (0 -> MinTasks) makes Application Auto Scaling raise the count, which starts
                 # the tasks (RegisterScalableTarget moves the current capacity into the new
-                # bounds). See docs/readme-deploy.md, first deployment.
+                # bounds). See docs/deploy.md, first deployment.
                 DesiredCount=If(bootstrapping[service.name], 0, NoValue),
                 LoadBalancers=[
                     LoadBalancer(
