@@ -19,9 +19,9 @@ from troposphere.apigatewayv2 import (
     VpcLink,
 )
 
+from generator.common import add_output
 from generator.config import Settings
 from generator.core.auth import Auth
-from generator.core.common import add_output
 from generator.core.data import Data
 from generator.core.loadbalancer import LoadBalancing
 from generator.core.network import Network

@@ -18,8 +18,8 @@ from troposphere.cognito import (
     UserPoolClient,
 )
 
+from generator.common import add_output, retain
 from generator.config import Settings
-from generator.core.common import add_output, retain
 
 MFA_ENABLED = "MfaEnabled"
 

@@ -28,8 +28,8 @@ from troposphere.ecs import (
     ManagedScaling,
 )
 
+from generator.common import add_output
 from generator.config import Settings
-from generator.core.common import add_output
 from generator.core.iam import Iam
 from generator.core.network import Network
 from generator.core.security import Security

@@ -44,8 +44,8 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
+from generator.common import add_output, checkov_skip, retain
 from generator.config import Settings
-from generator.core.common import add_output, checkov_skip, retain
 from generator.core.encryption import Encryption
 
 ALB_LOG_PREFIX = "alb"

@@ -9,8 +9,8 @@ from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Stat
 from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
+from generator.common import retain
 from generator.config import Settings
-from generator.core.common import retain
 
 
 @dataclass(frozen=True)

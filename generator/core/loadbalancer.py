@@ -21,8 +21,8 @@ from troposphere.elasticloadbalancingv2 import (
     TargetGroupAttribute,
 )
 
+from generator.common import add_output, checkov_skip
 from generator.config import Settings
-from generator.core.common import add_output, checkov_skip
 from generator.core.compute import Compute
 from generator.core.data import Data
 from generator.core.network import Network

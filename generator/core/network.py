@@ -40,8 +40,8 @@ from troposphere.ec2 import (
 from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
+from generator.common import retain
 from generator.config import Settings
-from generator.core.common import retain
 from generator.core.encryption import Encryption
 
 NAT_PER_AZ = "NatGatewayPerAz"

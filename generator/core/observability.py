@@ -18,8 +18,8 @@ from troposphere.cloudwatch import (
 from troposphere.logs import LogGroup
 from troposphere.sns import Subscription, Topic
 
+from generator.common import add_output, retain
 from generator.config import Settings
-from generator.core.common import add_output, retain
 from generator.core.encryption import Encryption
 from generator.naming import logical_id
 

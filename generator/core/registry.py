@@ -13,8 +13,8 @@ from troposphere.ecr import (
     Repository,
 )
 
+from generator.common import add_output, retain
 from generator.config import Settings
-from generator.core.common import add_output, retain
 from generator.core.encryption import Encryption
 from generator.naming import logical_id
 

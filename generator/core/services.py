@@ -26,9 +26,9 @@ from troposphere.ecs import (
     Volume,
 )
 
+from generator.common import add_output
 from generator.config import ServiceSpec, Settings
 from generator.core.auth import Auth
-from generator.core.common import add_output
 from generator.core.compute import Compute
 from generator.core.data import Data
 from generator.core.iam import Iam
