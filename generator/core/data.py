@@ -5,16 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import s3
-from awacs.aws import (
-    Allow,
-    Bool,
-    Condition,
-    Deny,
-    PolicyDocument,
-    Principal,
-    Statement,
-    StringEquals,
-)
+from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
 from troposphere import Equals, FindInMap, GetAtt, If, Or, Parameter, Ref, Sub, Template
 from troposphere.dynamodb import (
     AttributeDefinition,
@@ -28,22 +19,15 @@ from troposphere.dynamodb import (
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
     Bucket,
-    BucketEncryption,
     BucketPolicy,
     CorsConfiguration,
     CorsRules,
-    LifecycleConfiguration,
     LifecycleRule,
     LoggingConfiguration,
     NoncurrentVersionExpiration,
-    OwnershipControls,
-    OwnershipControlsRule,
-    PublicAccessBlockConfiguration,
-    ServerSideEncryptionByDefault,
-    ServerSideEncryptionRule,
-    VersioningConfiguration,
 )
 
+from generator.buckets import bucket_policy, expiry_rule, private_bucket, sse_kms, sse_s3
 from generator.common import add_output, checkov_skip, retain
 from generator.config import Settings
 from generator.core.encryption import Encryption
@@ -149,26 +133,6 @@ def _table(
     return table
 
 
-def _deny_insecure_transport(bucket: Bucket) -> Statement:
-    return Statement(
-        Sid="DenyInsecureTransport",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[s3.Action("*")],
-        Resource=[GetAtt(bucket, "Arn"), Sub(f"${{{bucket.title}.Arn}}/*")],
-        Condition=Condition(Bool("aws:SecureTransport", "false")),
-    )
-
-
-def _private() -> PublicAccessBlockConfiguration:
-    return PublicAccessBlockConfiguration(
-        BlockPublicAcls=True,
-        BlockPublicPolicy=True,
-        IgnorePublicAcls=True,
-        RestrictPublicBuckets=True,
-    )
-
-
 def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
     website_origin = t.add_parameter(
         Parameter(
@@ -192,40 +156,18 @@ def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
 
     log_bucket = t.add_resource(
         checkov_skip(
-            retain(
-                Bucket(
-                    "LogBucket",
-                    # Elastic Load Balancing delivers access logs only to SSE-S3 buckets.
-                    BucketEncryption=BucketEncryption(
-                        ServerSideEncryptionConfiguration=[
-                            ServerSideEncryptionRule(
-                                ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                                    SSEAlgorithm="AES256"
-                                )
-                            )
-                        ]
-                    ),
-                    VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-                    PublicAccessBlockConfiguration=_private(),
-                    OwnershipControls=OwnershipControls(
-                        Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-                    ),
-                    LifecycleConfiguration=LifecycleConfiguration(
-                        Rules=[
-                            LifecycleRule(
-                                Id="expire-logs",
-                                Status="Enabled",
-                                ExpirationInDays=settings.access_log_expiry_days,
-                                NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                                    NoncurrentDays=settings.noncurrent_version_days
-                                ),
-                                AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
-                                    DaysAfterInitiation=settings.incomplete_upload_days
-                                ),
-                            )
-                        ]
-                    ),
-                )
+            private_bucket(
+                "LogBucket",
+                # Elastic Load Balancing delivers access logs only to SSE-S3 buckets.
+                encryption=sse_s3(bucket_key=False),
+                lifecycle=[
+                    expiry_rule(
+                        "expire-logs",
+                        days=settings.access_log_expiry_days,
+                        noncurrent_days=settings.noncurrent_version_days,
+                        incomplete_upload_days=settings.incomplete_upload_days,
+                    )
+                ],
             ),
             ("CKV_AWS_18", "This is the access-log destination; logging it into itself would loop"),
         )
@@ -233,124 +175,86 @@ def add_data(t: Template, settings: Settings, encryption: Encryption) -> Data:
     _add_elb_log_delivery_lookup(t)
     alb_logs = Sub(f"${{{log_bucket.title}.Arn}}/{ALB_LOG_PREFIX}/AWSLogs/${{AWS::AccountId}}/*")
     log_bucket_policy = t.add_resource(
-        BucketPolicy(
-            "LogBucketPolicy",
-            Bucket=Ref(log_bucket),
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    _deny_insecure_transport(log_bucket),
-                    Statement(
-                        Sid="ElbAccountWritesAlbLogs",
-                        Effect=Allow,
-                        Principal=Principal(
-                            "AWS",
-                            Sub(
-                                "arn:${AWS::Partition}:iam::${Account}:root",
-                                # Elsewhere the service principal below delivers; naming this
-                                # account there keeps the statement valid and grants nothing new.
-                                Account=If(
-                                    ELB_ACCOUNT_REGION,
-                                    FindInMap("ElbLogDelivery", Ref("AWS::Region"), "Account"),
-                                    Ref("AWS::AccountId"),
-                                ),
-                            ),
-                        ),
-                        Action=[s3.PutObject],
-                        Resource=[alb_logs],
-                    ),
-                    Statement(
-                        Sid="ElbServiceWritesAlbLogs",
-                        Effect=Allow,
-                        Principal=Principal(
-                            "Service", "logdelivery.elasticloadbalancing.amazonaws.com"
-                        ),
-                        Action=[s3.PutObject],
-                        Resource=[alb_logs],
-                    ),
-                    Statement(
-                        Sid="S3WritesServerAccessLogs",
-                        Effect=Allow,
-                        Principal=Principal("Service", "logging.s3.amazonaws.com"),
-                        Action=[s3.PutObject],
-                        Resource=[Sub(f"${{{log_bucket.title}.Arn}}/{S3_ACCESS_LOG_PREFIX}/*")],
-                        Condition=Condition(
-                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
+        bucket_policy(
+            log_bucket,
+            Statement(
+                Sid="ElbAccountWritesAlbLogs",
+                Effect=Allow,
+                Principal=Principal(
+                    "AWS",
+                    Sub(
+                        "arn:${AWS::Partition}:iam::${Account}:root",
+                        # Elsewhere the service principal below delivers; naming this
+                        # account there keeps the statement valid and grants nothing new.
+                        Account=If(
+                            ELB_ACCOUNT_REGION,
+                            FindInMap("ElbLogDelivery", Ref("AWS::Region"), "Account"),
+                            Ref("AWS::AccountId"),
                         ),
                     ),
-                ],
+                ),
+                Action=[s3.PutObject],
+                Resource=[alb_logs],
+            ),
+            Statement(
+                Sid="ElbServiceWritesAlbLogs",
+                Effect=Allow,
+                Principal=Principal("Service", "logdelivery.elasticloadbalancing.amazonaws.com"),
+                Action=[s3.PutObject],
+                Resource=[alb_logs],
+            ),
+            Statement(
+                Sid="S3WritesServerAccessLogs",
+                Effect=Allow,
+                Principal=Principal("Service", "logging.s3.amazonaws.com"),
+                Action=[s3.PutObject],
+                Resource=[Sub(f"${{{log_bucket.title}.Arn}}/{S3_ACCESS_LOG_PREFIX}/*")],
+                Condition=Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))),
             ),
         )
     )
 
     files_bucket = t.add_resource(
-        retain(
-            Bucket(
-                "FilesBucket",
-                BucketEncryption=BucketEncryption(
-                    ServerSideEncryptionConfiguration=[
-                        ServerSideEncryptionRule(
-                            ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(
-                                SSEAlgorithm="aws:kms",
-                                KMSMasterKeyID=GetAtt(encryption.key, "Arn"),
-                            ),
-                            BucketKeyEnabled=True,
-                        )
-                    ]
+        private_bucket(
+            "FilesBucket",
+            encryption=sse_kms(GetAtt(encryption.key, "Arn")),
+            lifecycle=[
+                LifecycleRule(
+                    Id="expire-old-versions",
+                    Status="Enabled",
+                    NoncurrentVersionExpiration=NoncurrentVersionExpiration(
+                        NoncurrentDays=settings.noncurrent_version_days
+                    ),
+                    ExpiredObjectDeleteMarker=True,
                 ),
-                VersioningConfiguration=VersioningConfiguration(Status="Enabled"),
-                PublicAccessBlockConfiguration=_private(),
-                OwnershipControls=OwnershipControls(
-                    Rules=[OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
+                LifecycleRule(
+                    Id="abort-incomplete-uploads",
+                    Status="Enabled",
+                    AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
+                        DaysAfterInitiation=settings.incomplete_upload_days
+                    ),
                 ),
-                LifecycleConfiguration=LifecycleConfiguration(
-                    Rules=[
-                        LifecycleRule(
-                            Id="expire-old-versions",
-                            Status="Enabled",
-                            NoncurrentVersionExpiration=NoncurrentVersionExpiration(
-                                NoncurrentDays=settings.noncurrent_version_days
-                            ),
-                            ExpiredObjectDeleteMarker=True,
-                        ),
-                        LifecycleRule(
-                            Id="abort-incomplete-uploads",
-                            Status="Enabled",
-                            AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(
-                                DaysAfterInitiation=settings.incomplete_upload_days
-                            ),
-                        ),
-                    ]
-                ),
-                # The browser uploads with a presigned POST and downloads with a presigned GET.
-                CorsConfiguration=CorsConfiguration(
-                    CorsRules=[
-                        CorsRules(
-                            Id="website",
-                            AllowedOrigins=[Ref(website_origin)],
-                            AllowedMethods=["GET", "POST"],
-                            AllowedHeaders=["*"],
-                            ExposedHeaders=["ETag"],
-                            MaxAge=3000,
-                        )
-                    ]
-                ),
-                LoggingConfiguration=LoggingConfiguration(
-                    DestinationBucketName=Ref(log_bucket),
-                    LogFilePrefix=f"{S3_ACCESS_LOG_PREFIX}/files-bucket/",
-                ),
-            )
-        )
-    )
-    t.add_resource(
-        BucketPolicy(
-            "FilesBucketPolicy",
-            Bucket=Ref(files_bucket),
-            PolicyDocument=PolicyDocument(
-                Version="2012-10-17", Statement=[_deny_insecure_transport(files_bucket)]
+            ],
+            # The browser uploads with a presigned POST and downloads with a presigned GET.
+            CorsConfiguration=CorsConfiguration(
+                CorsRules=[
+                    CorsRules(
+                        Id="website",
+                        AllowedOrigins=[Ref(website_origin)],
+                        AllowedMethods=["GET", "POST"],
+                        AllowedHeaders=["*"],
+                        ExposedHeaders=["ETag"],
+                        MaxAge=3000,
+                    )
+                ]
+            ),
+            LoggingConfiguration=LoggingConfiguration(
+                DestinationBucketName=Ref(log_bucket),
+                LogFilePrefix=f"{S3_ACCESS_LOG_PREFIX}/files-bucket/",
             ),
         )
     )
+    t.add_resource(bucket_policy(files_bucket))
 
     add_output(t, "FilesBucketName", Ref(files_bucket), "Bucket of the todos' attachments")
     return Data(
