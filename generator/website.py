@@ -11,25 +11,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import s3 as s3_actions
-from awacs.aws import (
-    Allow,
-    Bool,
-    Condition,
-    Deny,
-    Policy,
-    Principal,
-    Statement,
-    StringEquals,
-)
+from awacs.aws import Allow, Condition, Principal, Statement, StringEquals
 from troposphere import (
-    BaseAWSObject,
     Equals,
-    Export,
     GetAtt,
     If,
     Not,
     NoValue,
-    Output,
     Parameter,
     Ref,
     Sub,
@@ -38,6 +26,8 @@ from troposphere import (
     s3,
 )
 
+from generator.buckets import bucket_policy, expiry_rule, private_bucket, sse_s3
+from generator.common import add_output, checkov_skip, sub
 from generator.config import Settings
 
 # AWS-managed cache policy "Managed-CachingOptimized": long TTLs, gzip + brotli, no cookies/query.
@@ -54,18 +44,6 @@ USE_OAC = "UseOriginAccessControl"
 USE_OAI = "UseOriginAccessIdentity"
 HAS_ALIAS = "HasAliasDomain"
 HAS_CERTIFICATE = "HasCertificate"
-
-
-def sub(text: str, **objects: BaseAWSObject) -> Sub:
-    """`Sub` whose `<name>` placeholders become the logical IDs of the given objects.
-
-    Keeps every logical ID in one place: `sub("${<site>.Arn}/*", site=bucket)`.
-    """
-    for name, obj in objects.items():
-        text = text.replace(f"<{name}>", obj.title)
-    if "<" in text:
-        raise ValueError(f"unfilled placeholder in {text!r}")
-    return Sub(text)
 
 
 @dataclass(frozen=True)
@@ -177,132 +155,60 @@ def add_parameters(t: Template) -> Params:
     return params
 
 
-def _private_bucket(
-    logical_id: str,
-    *,
-    ownership: str,
-    lifecycle: list[s3.LifecycleRule],
-    logging: s3.LoggingConfiguration | None = None,
-) -> s3.Bucket:
-    bucket = s3.Bucket(
-        logical_id,
-        DeletionPolicy="Retain",
-        UpdateReplacePolicy="Retain",
-        BucketEncryption=s3.BucketEncryption(
-            # SSE-S3: CloudFront log delivery and OAI cannot read or write SSE-KMS objects.
-            ServerSideEncryptionConfiguration=[
-                s3.ServerSideEncryptionRule(
-                    ServerSideEncryptionByDefault=s3.ServerSideEncryptionByDefault(
-                        SSEAlgorithm="AES256"
-                    ),
-                    BucketKeyEnabled=True,
-                )
-            ]
-        ),
-        PublicAccessBlockConfiguration=s3.PublicAccessBlockConfiguration(
-            BlockPublicAcls=True,
-            BlockPublicPolicy=True,
-            IgnorePublicAcls=True,
-            RestrictPublicBuckets=True,
-        ),
-        OwnershipControls=s3.OwnershipControls(
-            Rules=[s3.OwnershipControlsRule(ObjectOwnership=ownership)]
-        ),
-        VersioningConfiguration=s3.VersioningConfiguration(Status="Enabled"),
-        LifecycleConfiguration=s3.LifecycleConfiguration(Rules=lifecycle),
-    )
-    if logging is not None:
-        bucket.LoggingConfiguration = logging
-    return bucket
-
-
-def _expire_old_versions() -> list[s3.LifecycleRule]:
-    return [
-        s3.LifecycleRule(
-            Id="ExpireNoncurrentVersions",
-            Status="Enabled",
-            NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(
-                NoncurrentDays=NONCURRENT_VERSION_DAYS
-            ),
-            AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(DaysAfterInitiation=1),
-        )
-    ]
-
-
-def _deny_insecure_transport(bucket: s3.Bucket) -> Statement:
-    return Statement(
-        Sid="DenyInsecureTransport",
-        Effect=Deny,
-        Principal=Principal("*"),
-        Action=[s3_actions.Action("*")],
-        Resource=[GetAtt(bucket, "Arn"), sub("${<bucket>.Arn}/*", bucket=bucket)],
-        Condition=Condition(Bool("aws:SecureTransport", "false")),
-    )
-
-
 def add_buckets(t: Template) -> Buckets:
+    # SSE-S3: CloudFront log delivery and OAI cannot read or write SSE-KMS objects.
     logs = t.add_resource(
-        _private_bucket(
-            "WebsiteLogBucket",
-            # CloudFront standard logging writes through an ACL grant, so ACLs stay enabled here.
-            ownership="BucketOwnerPreferred",
+        checkov_skip(
+            private_bucket(
+                "WebsiteLogBucket",
+                encryption=sse_s3(),
+                # CloudFront standard logging writes through an ACL grant, so ACLs stay enabled.
+                ownership="BucketOwnerPreferred",
+                lifecycle=[
+                    expiry_rule(
+                        "ExpireLogs",
+                        days=LOG_RETENTION_DAYS,
+                        noncurrent_days=1,
+                        incomplete_upload_days=1,
+                    )
+                ],
+            ),
+            ("CKV_AWS_18", "This is the access-log bucket; logging it into itself would loop."),
+        )
+    )
+    site = t.add_resource(
+        private_bucket(
+            "WebsiteBucket",
+            encryption=sse_s3(),
             lifecycle=[
-                s3.LifecycleRule(
-                    Id="ExpireLogs",
-                    Status="Enabled",
-                    ExpirationInDays=LOG_RETENTION_DAYS,
-                    NoncurrentVersionExpiration=s3.NoncurrentVersionExpiration(NoncurrentDays=1),
-                    AbortIncompleteMultipartUpload=s3.AbortIncompleteMultipartUpload(
-                        DaysAfterInitiation=1
-                    ),
+                expiry_rule(
+                    "ExpireNoncurrentVersions",
+                    noncurrent_days=NONCURRENT_VERSION_DAYS,
+                    incomplete_upload_days=1,
                 )
             ],
-        )
-    )
-    logs.Metadata = {
-        "checkov": {
-            "skip": [
-                {
-                    "id": "CKV_AWS_18",
-                    "comment": "This is the access-log bucket; logging it into itself would loop.",
-                }
-            ]
-        }
-    }
-    site = t.add_resource(
-        _private_bucket(
-            "WebsiteBucket",
-            ownership="BucketOwnerEnforced",
-            lifecycle=_expire_old_versions(),
-            logging=s3.LoggingConfiguration(
+            LoggingConfiguration=s3.LoggingConfiguration(
                 DestinationBucketName=Ref(logs), LogFilePrefix="s3-website/"
             ),
         )
     )
     t.add_resource(
-        s3.BucketPolicy(
-            "WebsiteLogBucketPolicy",
-            Bucket=Ref(logs),
-            PolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    _deny_insecure_transport(logs),
-                    Statement(
-                        Sid="AllowS3ServerAccessLogs",
-                        Effect=Allow,
-                        Principal=Principal("Service", "logging.s3.amazonaws.com"),
-                        Action=[s3_actions.PutObject],
-                        Resource=[sub("${<logs>.Arn}/s3-website/*", logs=logs)],
-                        Condition=Condition(
-                            StringEquals(
-                                {
-                                    "aws:SourceAccount": Ref("AWS::AccountId"),
-                                    "aws:SourceArn": GetAtt(site, "Arn"),
-                                }
-                            )
-                        ),
-                    ),
-                ],
+        bucket_policy(
+            logs,
+            Statement(
+                Sid="AllowS3ServerAccessLogs",
+                Effect=Allow,
+                Principal=Principal("Service", "logging.s3.amazonaws.com"),
+                Action=[s3_actions.PutObject],
+                Resource=[sub("${<logs>.Arn}/s3-website/*", logs=logs)],
+                Condition=Condition(
+                    StringEquals(
+                        {
+                            "aws:SourceAccount": Ref("AWS::AccountId"),
+                            "aws:SourceArn": GetAtt(site, "Arn"),
+                        }
+                    )
+                ),
             ),
         )
     )
@@ -388,76 +294,73 @@ def add_distribution(
     headers: cloudfront.ResponseHeadersPolicy,
 ) -> cloudfront.Distribution:
     origin_id = "WebsiteBucketOrigin"
-    return t.add_resource(
-        cloudfront.Distribution(
-            "WebsiteDistribution",
-            Metadata={
-                "checkov": {
-                    "skip": [
-                        {
-                            "id": "CKV_AWS_68",
-                            "comment": "Static files only, no server-side logic to protect; "
-                            "the API keeps its own throttling. A CloudFront web ACL must live "
-                            "in us-east-1 and can be attached when a threat calls for it.",
-                        },
-                        {
-                            "id": "CKV_AWS_174",
-                            "comment": "TLSv1.2_2021 is set whenever CertificateArn is given; "
-                            "CloudFront's default *.cloudfront.net certificate ignores "
-                            "MinimumProtocolVersion, so without a certificate it cannot be set.",
-                        },
-                    ]
-                }
-            },
-            DistributionConfig=cloudfront.DistributionConfig(
-                Comment=Sub("${AWS::StackName} website"),
-                Enabled=True,
-                Aliases=If(HAS_ALIAS, [Ref(params.alias_domain)], NoValue),
-                DefaultRootObject="index.html",
-                HttpVersion="http2and3",
-                IPV6Enabled=True,
-                PriceClass="PriceClass_100",
-                Origins=[
-                    cloudfront.Origin(
-                        Id=origin_id,
-                        DomainName=GetAtt(buckets.site, "RegionalDomainName"),
-                        OriginAccessControlId=If(USE_OAC, GetAtt(access.control, "Id"), NoValue),
-                        S3OriginConfig=cloudfront.S3OriginConfig(
-                            # With OAC the OAI field must be present and empty.
-                            OriginAccessIdentity=If(
-                                USE_OAI,
-                                sub(
-                                    "origin-access-identity/cloudfront/${<oai>}",
-                                    oai=access.identity,
-                                ),
-                                "",
-                            )
-                        ),
-                    )
-                ],
-                DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
-                    TargetOriginId=origin_id,
-                    ViewerProtocolPolicy="redirect-to-https",
-                    AllowedMethods=["GET", "HEAD", "OPTIONS"],
-                    CachedMethods=["GET", "HEAD"],
-                    Compress=True,
-                    CachePolicyId=CACHING_OPTIMIZED_POLICY_ID,
-                    ResponseHeadersPolicyId=Ref(headers),
-                ),
-                ViewerCertificate=If(
-                    HAS_CERTIFICATE,
-                    cloudfront.ViewerCertificate(
-                        AcmCertificateArn=Ref(params.certificate_arn),
-                        MinimumProtocolVersion="TLSv1.2_2021",
-                        SslSupportMethod="sni-only",
+    distribution = cloudfront.Distribution(
+        "WebsiteDistribution",
+        DistributionConfig=cloudfront.DistributionConfig(
+            Comment=Sub("${AWS::StackName} website"),
+            Enabled=True,
+            Aliases=If(HAS_ALIAS, [Ref(params.alias_domain)], NoValue),
+            DefaultRootObject="index.html",
+            HttpVersion="http2and3",
+            IPV6Enabled=True,
+            PriceClass="PriceClass_100",
+            Origins=[
+                cloudfront.Origin(
+                    Id=origin_id,
+                    DomainName=GetAtt(buckets.site, "RegionalDomainName"),
+                    OriginAccessControlId=If(USE_OAC, GetAtt(access.control, "Id"), NoValue),
+                    S3OriginConfig=cloudfront.S3OriginConfig(
+                        # With OAC the OAI field must be present and empty.
+                        OriginAccessIdentity=If(
+                            USE_OAI,
+                            sub(
+                                "origin-access-identity/cloudfront/${<oai>}",
+                                oai=access.identity,
+                            ),
+                            "",
+                        )
                     ),
-                    cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True),
+                )
+            ],
+            DefaultCacheBehavior=cloudfront.DefaultCacheBehavior(
+                TargetOriginId=origin_id,
+                ViewerProtocolPolicy="redirect-to-https",
+                AllowedMethods=["GET", "HEAD", "OPTIONS"],
+                CachedMethods=["GET", "HEAD"],
+                Compress=True,
+                CachePolicyId=CACHING_OPTIMIZED_POLICY_ID,
+                ResponseHeadersPolicyId=Ref(headers),
+            ),
+            ViewerCertificate=If(
+                HAS_CERTIFICATE,
+                cloudfront.ViewerCertificate(
+                    AcmCertificateArn=Ref(params.certificate_arn),
+                    MinimumProtocolVersion="TLSv1.2_2021",
+                    SslSupportMethod="sni-only",
                 ),
-                Logging=cloudfront.Logging(
-                    Bucket=GetAtt(buckets.logs, "RegionalDomainName"),
-                    Prefix="cloudfront/",
-                    IncludeCookies=False,
-                ),
+                cloudfront.ViewerCertificate(CloudFrontDefaultCertificate=True),
+            ),
+            Logging=cloudfront.Logging(
+                Bucket=GetAtt(buckets.logs, "RegionalDomainName"),
+                Prefix="cloudfront/",
+                IncludeCookies=False,
+            ),
+        ),
+    )
+    return t.add_resource(
+        checkov_skip(
+            distribution,
+            (
+                "CKV_AWS_68",
+                "Static files only, no server-side logic to protect; "
+                "the API keeps its own throttling. A CloudFront web ACL must live "
+                "in us-east-1 and can be attached when a threat calls for it.",
+            ),
+            (
+                "CKV_AWS_174",
+                "TLSv1.2_2021 is set whenever CertificateArn is given; "
+                "CloudFront's default *.cloudfront.net certificate ignores "
+                "MinimumProtocolVersion, so without a certificate it cannot be set.",
             ),
         )
     )
@@ -490,16 +393,7 @@ def add_site_bucket_policy(
             NoValue,
         ),
     )
-    return t.add_resource(
-        s3.BucketPolicy(
-            "WebsiteBucketPolicy",
-            Bucket=Ref(site),
-            PolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[_deny_insecure_transport(site), read_through_cloudfront],
-            ),
-        )
-    )
+    return t.add_resource(bucket_policy(site, read_through_cloudfront))
 
 
 def add_outputs(
@@ -510,16 +404,8 @@ def add_outputs(
         sub("https://${<alias>}", alias=params.alias_domain),
         sub("https://${<distribution>.DomainName}", distribution=distribution),
     )
-    for key, value, description in (
-        ("WebsiteBucketName", Ref(buckets.site), "Bucket that holds the site's files"),
-        ("DistributionId", Ref(distribution), "CloudFront distribution (for invalidations)"),
-        ("SiteUrl", site_url, "The site's public URL"),
-    ):
-        t.add_output(
-            Output(
-                key,
-                Description=description,
-                Value=value,
-                Export=Export(Sub("${AWS::StackName}-" + key)),
-            )
-        )
+    add_output(t, "WebsiteBucketName", Ref(buckets.site), "Bucket that holds the site's files")
+    add_output(
+        t, "DistributionId", Ref(distribution), "CloudFront distribution (for invalidations)"
+    )
+    add_output(t, "SiteUrl", site_url, "The site's public URL")
