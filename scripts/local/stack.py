@@ -48,8 +48,9 @@ STACK_NAME = "todo-local-core"
 ACCOUNT_ID = "123456789012"  # the emulator's default account
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
-# Environment variable -> logical ID, from contracts.md; used only when a task definition does not
-# set the variable itself (task definitions normally do, with a Ref that resolves locally).
+# Environment variable -> logical ID (the services' configuration, docs/services.md); used only
+# when a task definition does not set the variable itself (task definitions normally do, with a
+# Ref that resolves locally).
 CONTRACT_ENV = {
     "TODOS_TABLE": "TodosTable",
     "FILES_TABLE": "FilesTable",
