@@ -18,36 +18,18 @@ Deployed once per environment by hand, with administrator credentials, as `todo-
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from awacs import cloudformation as cfn
 from awacs import cloudfront as cloudfront_actions
 from awacs import ecr, ecs, elasticloadbalancing, iam, logs, s3, sts
-from awacs.aws import (
-    Action,
-    Allow,
-    Bool,
-    Condition,
-    Deny,
-    Policy,
-    Principal,
-    Statement,
-    StringEquals,
-)
-from troposphere import (
-    BaseAWSObject,
-    Equals,
-    Export,
-    GetAtt,
-    If,
-    Output,
-    Parameter,
-    Ref,
-    Sub,
-    Template,
-)
+from awacs.aws import Action, Allow, Condition, Policy, Principal, Statement, StringEquals
+from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, Template
 from troposphere import iam as iam_resources
 from troposphere import s3 as s3_resources
 
+from generator.buckets import bucket_policy, expiry_rule, private_bucket, sse_s3
+from generator.common import add_output, arn, assumed_by, checkov_skip, retain, sub
 from generator.config import Settings
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
@@ -177,13 +159,6 @@ class Roles:
     preview: iam_resources.Role
 
 
-def sub(text: str, **objects: BaseAWSObject) -> Sub:
-    """`Sub` whose `<name>` placeholders become the logical IDs of the given objects."""
-    for name, obj in objects.items():
-        text = text.replace(f"<{name}>", obj.title)
-    return Sub(text)
-
-
 def build(settings: Settings) -> Template:
     t = Template(
         Description=f"{settings.project}: CI (GitHub OIDC deploy roles for one environment)"
@@ -238,16 +213,16 @@ def add_parameters(t: Template) -> Params:
 
 
 def add_oidc_provider(t: Template) -> If:
+    # Other environments' CI stacks may reuse it: keep it if this stack goes.
     provider = t.add_resource(
-        iam_resources.OIDCProvider(
-            "GitHubOidcProvider",
-            Condition=CREATE_PROVIDER,
-            # Other environments' CI stacks may reuse it: keep it if this stack goes.
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-            Url=f"https://{GITHUB_OIDC_HOST}",
-            ClientIdList=["sts.amazonaws.com"],
-            ThumbprintList=GITHUB_THUMBPRINTS,
+        retain(
+            iam_resources.OIDCProvider(
+                "GitHubOidcProvider",
+                Condition=CREATE_PROVIDER,
+                Url=f"https://{GITHUB_OIDC_HOST}",
+                ClientIdList=["sts.amazonaws.com"],
+                ThumbprintList=GITHUB_THUMBPRINTS,
+            )
         )
     )
     return If(CREATE_PROVIDER, Ref(provider), Ref("ExistingOidcProviderArn"))
@@ -255,77 +230,27 @@ def add_oidc_provider(t: Template) -> If:
 
 def add_artifact_bucket(t: Template) -> s3_resources.Bucket:
     bucket = t.add_resource(
-        s3_resources.Bucket(
-            "DeployArtifactBucket",
-            DeletionPolicy="Retain",
-            UpdateReplacePolicy="Retain",
-            Metadata={
-                "checkov": {
-                    "skip": [
-                        {
-                            "id": "CKV_AWS_18",
-                            "comment": "Holds only copies of generated templates that are "
-                            "committed to the repository; CloudTrail records who wrote them.",
-                        }
-                    ]
-                }
-            },
-            BucketEncryption=s3_resources.BucketEncryption(
-                ServerSideEncryptionConfiguration=[
-                    s3_resources.ServerSideEncryptionRule(
-                        ServerSideEncryptionByDefault=s3_resources.ServerSideEncryptionByDefault(
-                            SSEAlgorithm="AES256"
-                        ),
-                        BucketKeyEnabled=True,
-                    )
-                ]
-            ),
-            PublicAccessBlockConfiguration=s3_resources.PublicAccessBlockConfiguration(
-                BlockPublicAcls=True,
-                BlockPublicPolicy=True,
-                IgnorePublicAcls=True,
-                RestrictPublicBuckets=True,
-            ),
-            OwnershipControls=s3_resources.OwnershipControls(
-                Rules=[s3_resources.OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]
-            ),
-            VersioningConfiguration=s3_resources.VersioningConfiguration(Status="Enabled"),
-            LifecycleConfiguration=s3_resources.LifecycleConfiguration(
-                Rules=[
-                    s3_resources.LifecycleRule(
-                        Id="ExpireArtifacts",
-                        Status="Enabled",
-                        ExpirationInDays=ARTIFACT_EXPIRY_DAYS,
-                        NoncurrentVersionExpiration=s3_resources.NoncurrentVersionExpiration(
-                            NoncurrentDays=1
-                        ),
-                        AbortIncompleteMultipartUpload=s3_resources.AbortIncompleteMultipartUpload(
-                            DaysAfterInitiation=1
-                        ),
-                    )
-                ]
-            ),
-        )
-    )
-    t.add_resource(
-        s3_resources.BucketPolicy(
-            "DeployArtifactBucketPolicy",
-            Bucket=Ref(bucket),
-            PolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Sid="DenyInsecureTransport",
-                        Effect=Deny,
-                        Principal=Principal("*"),
-                        Action=[s3.Action("*")],
-                        Resource=[GetAtt(bucket, "Arn"), sub("${<b>.Arn}/*", b=bucket)],
-                        Condition=Condition(Bool("aws:SecureTransport", "false")),
+        checkov_skip(
+            private_bucket(
+                "DeployArtifactBucket",
+                encryption=sse_s3(),
+                lifecycle=[
+                    expiry_rule(
+                        "ExpireArtifacts",
+                        days=ARTIFACT_EXPIRY_DAYS,
+                        noncurrent_days=1,
+                        incomplete_upload_days=1,
                     )
                 ],
             ),
+            (
+                "CKV_AWS_18",
+                "Holds only copies of generated templates that are "
+                "committed to the repository; CloudTrail records who wrote them.",
+            ),
         )
     )
+    t.add_resource(bucket_policy(bucket))
     return bucket
 
 
@@ -335,9 +260,7 @@ def _stack_prefixes(settings: Settings) -> list[str]:
 
 def _stack_arns(settings: Settings) -> list[Sub]:
     return [
-        Sub(
-            f"arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{p}/*"
-        )
+        arn(f"cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{p}/*")
         for p in _stack_prefixes(settings)
     ]
 
@@ -360,6 +283,27 @@ def _github_trust(provider_arn: If, subject: Sub) -> Policy:
                 ),
             )
         ],
+    )
+
+
+def _github_role(
+    title: str,
+    *,
+    description: str,
+    provider_arn: If,
+    subject: str,
+    policy_name: str,
+    policy: Policy,
+    **properties: Any,
+) -> iam_resources.Role:
+    """A role for this repository's jobs whose OIDC subject is `subject`, one hour at most."""
+    return iam_resources.Role(
+        title,
+        Description=Sub(description),
+        MaxSessionDuration=3600,
+        AssumeRolePolicyDocument=_github_trust(provider_arn, Sub(subject)),
+        Policies=[iam_resources.Policy(PolicyName=policy_name, PolicyDocument=policy)],
+        **properties,
     )
 
 
@@ -397,7 +341,7 @@ def execution_policy(settings: Settings) -> Policy:
             Sid="CreateServiceLinkedRoles",
             Effect=Allow,
             Action=[iam.CreateServiceLinkedRole],
-            Resource=[Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:role/aws-service-role/*")],
+            Resource=[arn("iam::${AWS::AccountId}:role/aws-service-role/*")],
             Condition=Condition(StringEquals("iam:AWSServiceName", SERVICE_LINKED_ROLE_SERVICES)),
         )
     )
@@ -427,20 +371,14 @@ def _change_set_statements(settings: Settings, *, execute: bool) -> list[Stateme
             Action=actions,
             Resource=[
                 *_stack_arns(settings),
-                Sub(
-                    "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:changeSet/*"
-                ),
+                arn("cloudformation:${AWS::Region}:${AWS::AccountId}:changeSet/*"),
             ],
         ),
         Statement(
             Sid="UseTheSamTransform",
             Effect=Allow,
             Action=[cfn.CreateChangeSet],
-            Resource=[
-                Sub(
-                    f"arn:${{AWS::Partition}}:cloudformation:${{AWS::Region}}:aws:transform/{SAM_TRANSFORM}"
-                )
-            ],
+            Resource=[arn(f"cloudformation:${{AWS::Region}}:aws:transform/{SAM_TRANSFORM}")],
         ),
         Statement(
             Sid="ValidateTemplates",
@@ -474,7 +412,7 @@ def deploy_policy(
     settings: Settings, execution: iam_resources.Role, artifacts: s3_resources.Bucket
 ) -> Policy:
     core, website = _stack_prefixes(settings)
-    website_bucket = f"arn:${{AWS::Partition}}:s3:::{website}-websitebucket-*"
+    website_bucket = f"s3:::{website}-websitebucket-*"
     return Policy(
         Version="2012-10-17",
         Statement=[
@@ -500,25 +438,19 @@ def deploy_policy(
                     ecr.DescribeImages,
                     ecr.DescribeRepositories,
                 ],
-                Resource=[
-                    Sub(
-                        "arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/"
-                        + core
-                        + "-*"
-                    )
-                ],
+                Resource=[arn(f"ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{core}-*")],
             ),
             Statement(
                 Sid="PublishWebsiteListing",
                 Effect=Allow,
                 Action=[s3.ListBucket],
-                Resource=[Sub(website_bucket)],
+                Resource=[arn(website_bucket)],
             ),
             Statement(
                 Sid="PublishWebsiteObjects",
                 Effect=Allow,
                 Action=[s3.PutObject, s3.GetObject, s3.DeleteObject],
-                Resource=[Sub(website_bucket + "/*")],
+                Resource=[arn(website_bucket + "/*")],
             ),
             Statement(
                 Sid="InvalidateWebsiteCache",
@@ -527,9 +459,7 @@ def deploy_policy(
                     cloudfront_actions.CreateInvalidation,
                     cloudfront_actions.GetInvalidation,
                 ],
-                Resource=[
-                    Sub("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:distribution/*")
-                ],
+                Resource=[arn("cloudfront::${AWS::AccountId}:distribution/*")],
             ),
             Statement(
                 Sid="ReadServiceStatus",
@@ -551,13 +481,7 @@ def deploy_policy(
                 Sid="ReadServiceLogs",
                 Effect=Allow,
                 Action=[logs.FilterLogEvents, logs.GetLogEvents, logs.DescribeLogStreams],
-                Resource=[
-                    Sub(
-                        "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
-                        + core
-                        + "-*"
-                    )
-                ],
+                Resource=[arn(f"logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{core}-*")],
             ),
         ],
     )
@@ -587,18 +511,8 @@ def add_roles(
         iam_resources.Role(
             "CloudFormationExecutionRole",
             Description=Sub("CloudFormation applies the ${Environment} stacks with this role"),
-            AssumeRolePolicyDocument=Policy(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", "cloudformation.amazonaws.com"),
-                        Action=[sts.AssumeRole],
-                        Condition=Condition(
-                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
-                        ),
-                    )
-                ],
+            AssumeRolePolicyDocument=assumed_by(
+                "cloudformation.amazonaws.com", this_account_only=True
             ),
             Policies=[
                 iam_resources.Policy(
@@ -609,36 +523,24 @@ def add_roles(
         )
     )
     deploy = t.add_resource(
-        iam_resources.Role(
+        _github_role(
             "GitHubDeployRole",
-            Description=Sub("GitHub Actions deploys of ${Environment} (${GitHubRepository})"),
-            MaxSessionDuration=3600,
-            AssumeRolePolicyDocument=_github_trust(
-                provider_arn, Sub("repo:${GitHubRepository}:environment:${Environment}")
-            ),
-            Policies=[
-                iam_resources.Policy(
-                    PolicyName="deploy",
-                    PolicyDocument=deploy_policy(settings, execution, artifacts),
-                )
-            ],
+            description="GitHub Actions deploys of ${Environment} (${GitHubRepository})",
+            provider_arn=provider_arn,
+            subject="repo:${GitHubRepository}:environment:${Environment}",
+            policy_name="deploy",
+            policy=deploy_policy(settings, execution, artifacts),
         )
     )
     preview = t.add_resource(
-        iam_resources.Role(
+        _github_role(
             "GitHubPreviewRole",
+            description="Pull-request change-set previews (${GitHubRepository})",
+            provider_arn=provider_arn,
+            subject="repo:${GitHubRepository}:pull_request",
+            policy_name="preview",
+            policy=preview_policy(settings, execution, artifacts),
             Condition=IS_DEV,
-            Description=Sub("Pull-request change-set previews (${GitHubRepository})"),
-            MaxSessionDuration=3600,
-            AssumeRolePolicyDocument=_github_trust(
-                provider_arn, Sub("repo:${GitHubRepository}:pull_request")
-            ),
-            Policies=[
-                iam_resources.Policy(
-                    PolicyName="preview",
-                    PolicyDocument=preview_policy(settings, execution, artifacts),
-                )
-            ],
         )
     )
     return Roles(execution=execution, deploy=deploy, preview=preview)
@@ -675,12 +577,4 @@ def add_outputs(
         ("OidcProviderArn", provider_arn, "The GitHub OIDC provider the roles trust", None),
     ]
     for key, value, description, condition in outputs:
-        output = Output(
-            key,
-            Description=description,
-            Value=value,
-            Export=Export(Sub("${AWS::StackName}-" + key)),
-        )
-        if condition:
-            output.Condition = condition
-        t.add_output(output)
+        add_output(t, key, value, description, condition=condition)

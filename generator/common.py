@@ -1,10 +1,12 @@
-"""Small helpers every stack shares: outputs, retention, checkov exceptions, ARNs, `Sub`."""
+"""Small helpers every stack shares: outputs, retention, checkov exceptions, ARNs, `Sub`, trust."""
 
 from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from troposphere import AWSObject, BaseAWSObject, Export, Output, Sub, Template
+from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.sts import AssumeRole
+from troposphere import AWSObject, BaseAWSObject, Export, Output, Ref, Sub, Template
 
 R = TypeVar("R", bound=AWSObject)
 
@@ -54,3 +56,17 @@ def sub(text: str, **objects: BaseAWSObject) -> Sub:
     if "<" in text:
         raise ValueError(f"unfilled placeholder in {text!r}")
     return Sub(text)
+
+
+def assumed_by(service: str, *, this_account_only: bool) -> PolicyDocument:
+    """A role's trust policy: the AWS service may assume it.
+
+    With `this_account_only` the service must say it acts for this account (aws:SourceAccount),
+    so another account cannot use it against this one's resources (no confused deputy).
+    """
+    statement = Statement(
+        Effect=Allow, Principal=Principal("Service", service), Action=[AssumeRole]
+    )
+    if this_account_only:
+        statement.Condition = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
+    return PolicyDocument(Version="2012-10-17", Statement=[statement])
