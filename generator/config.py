@@ -59,13 +59,11 @@ FILES = ServiceSpec(
     path_patterns=("/todos/*/files", "/todos/*/files/*"),
     listener_priority=10,
     access=Access(
-        todos_table=("dynamodb:GetItem",),  # ownership check only
-        files_table=(
-            "dynamodb:PutItem",
-            "dynamodb:GetItem",
-            "dynamodb:Query",
-            "dynamodb:DeleteItem",
-        ),
+        # Ownership checks: GetItem before listing or deleting a file; registering a file is one
+        # TransactWriteItems whose ConditionCheck on the todo guards the Put of the record
+        # (a transaction needs the per-item actions: ConditionCheckItem here, PutItem there).
+        todos_table=("dynamodb:GetItem", "dynamodb:ConditionCheckItem"),
+        files_table=("dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"),
         bucket_objects=("s3:PutObject", "s3:GetObject", "s3:DeleteObject"),
     ),
 )

@@ -25,6 +25,8 @@ UNAVAILABLE_CODES = frozenset(
         "ServiceUnavailable",
         "InternalServerError",
         "InternalError",
+        # A write that met a transaction in progress on the same item.
+        "TransactionConflictException",
     }
 )
 HTTP_CODES = {

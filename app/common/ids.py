@@ -7,6 +7,8 @@ import secrets
 import time
 import uuid
 
+from common.errors import NotFound
+
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
 
@@ -40,3 +42,10 @@ def created_ms(todo_id: str) -> int:
 
 def is_todo_id(value: str) -> bool:
     return is_uuid(value) and value[14] == "7"
+
+
+def todo_id_or_404(value: str) -> str:
+    """The value, if it is a todo ID: a malformed ID names no todo, so it answers 404."""
+    if not is_todo_id(value):
+        raise NotFound("todo")
+    return value

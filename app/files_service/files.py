@@ -5,7 +5,7 @@ from __future__ import annotations
 from common.auth import authenticate, current_user
 from common.errors import ApiError, NotFound
 from common.factory import clients, settings_of
-from common.ids import is_todo_id, is_uuid
+from common.ids import is_uuid, todo_id_or_404
 from common.openapi import Operation
 from common.validation import parse_body, parse_query
 from flask import Blueprint, current_app, jsonify
@@ -51,8 +51,7 @@ bp.before_request(authenticate)
 
 
 def _store() -> FileStore:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    aws, settings = clients(app), settings_of(app)
+    aws, settings = clients(current_app), settings_of(current_app)
     return FileStore(
         dynamodb=aws.dynamodb,
         s3=aws.s3,
@@ -62,15 +61,9 @@ def _store() -> FileStore:
     )
 
 
-def _todo_id(todo_id: str) -> str:
-    if not is_todo_id(todo_id):
-        raise NotFound("todo")
-    return todo_id
-
-
 @bp.get("/todos/<todo_id>/files")
 def list_files(todo_id: str) -> ResponseReturnValue:
-    todo_id = _todo_id(todo_id)
+    todo_id = todo_id_or_404(todo_id)
     query = parse_query(FileListQuery)
     store = _store()
     store.require_todo(current_user(), todo_id)
@@ -82,21 +75,22 @@ def list_files(todo_id: str) -> ResponseReturnValue:
 
 @bp.post("/todos/<todo_id>/files")
 def register_file(todo_id: str) -> ResponseReturnValue:
-    todo_id = _todo_id(todo_id)
+    todo_id = todo_id_or_404(todo_id)
     body = parse_body(FileRegister)
-    limit = settings_of(current_app._get_current_object()).max_upload_bytes  # type: ignore[attr-defined]
+    limit = settings_of(current_app).max_upload_bytes
     if body.size > limit:
         raise ApiError(413, f"size: at most {limit} bytes", field="size")
-    store = _store()
-    store.require_todo(current_user(), todo_id)
-    file, upload = store.register(current_user(), todo_id, body.name, body.contentType, body.size)
+    # The ownership check happens inside register, in the same transaction as the write.
+    file, upload = _store().register(
+        current_user(), todo_id, body.name, body.contentType, body.size
+    )
     registered = RegisteredFile.model_validate({"file": file, "upload": upload})
     return jsonify(registered.model_dump(mode="json")), 201
 
 
 @bp.delete("/todos/<todo_id>/files/<file_id>")
 def delete_file(todo_id: str, file_id: str) -> ResponseReturnValue:
-    todo_id = _todo_id(todo_id)
+    todo_id = todo_id_or_404(todo_id)
     if not is_uuid(file_id):
         raise NotFound("file")
     store = _store()

@@ -9,11 +9,18 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from common import cursor as cursors
-from common.errors import NotFound
+from common.errors import NotFound, Unavailable
 from common.ids import is_uuid, new_file_id
 
 UPLOAD_TTL_SECONDS = 300
 DOWNLOAD_TTL_SECONDS = 300
+# The todo exists in the caller's partition (the key holds the caller's sub) and is not being
+# deleted.
+LIVE_TODO = "attribute_exists(todoID) AND attribute_not_exists(deleting)"
+# Why DynamoDB cancels a transaction when a retry may succeed: contention or throttling.
+RETRYABLE_CANCELLATIONS = frozenset(
+    {"TransactionConflict", "ThrottlingError", "ProvisionedThroughputExceeded"}
+)
 
 
 def _now() -> str:
@@ -36,6 +43,14 @@ def to_public(item: dict[str, Any]) -> dict[str, Any]:
         "size": int(item["size"]["N"]),
         "createdAt": item["createdAt"]["S"],
     }
+
+
+def cancellation_reasons(error: ClientError) -> list[str]:
+    """The per-item reason codes of a cancelled transaction ([] for any other error)."""
+    if error.response.get("Error", {}).get("Code") != "TransactionCanceledException":
+        return []
+    reasons: list[dict[str, Any]] = error.response.get("CancellationReasons", [])
+    return [str(reason.get("Code", "None")) for reason in reasons]
 
 
 @dataclass(frozen=True)
@@ -65,6 +80,12 @@ class FileStore:
     def register(
         self, sub: str, todo_id: str, name: str, content_type: str, size: int
     ) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The ownership check and the record in one transaction (one call).
+
+        The todo must exist in the caller's partition and not be marked for deletion at the
+        moment the record is written: a todo's DELETE marks it before it sweeps the records,
+        so every record either lands before the mark (and is swept) or is refused (404).
+        """
         file_id = new_file_id()
         item = {
             "todoID": {"S": todo_id},
@@ -75,11 +96,32 @@ class FileStore:
             "size": {"N": str(size)},
             "createdAt": {"S": _now()},
         }
-        self.dynamodb.put_item(
-            TableName=self.files_table,
-            Item=item,
-            ConditionExpression="attribute_not_exists(fileID)",
-        )
+        try:
+            self.dynamodb.transact_write_items(
+                TransactItems=[
+                    {
+                        "ConditionCheck": {
+                            "TableName": self.todos_table,
+                            "Key": {"userID": {"S": sub}, "todoID": {"S": todo_id}},
+                            "ConditionExpression": LIVE_TODO,
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self.files_table,
+                            "Item": item,
+                            "ConditionExpression": "attribute_not_exists(fileID)",
+                        }
+                    },
+                ]
+            )
+        except ClientError as error:
+            reasons = cancellation_reasons(error)
+            if reasons[:1] == ["ConditionalCheckFailed"]:
+                raise NotFound("todo") from None
+            if any(reason in RETRYABLE_CANCELLATIONS for reason in reasons):
+                raise Unavailable() from None
+            raise
         # The policy pins the exact key, the exact Content-Type and the exact size: S3 itself
         # refuses anything else, so the size limit does not depend on the client.
         post = self.s3.generate_presigned_post(

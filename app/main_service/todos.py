@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from common.auth import authenticate, current_user
-from common.errors import NotFound
 from common.factory import clients, settings_of
-from common.ids import is_todo_id
+from common.ids import todo_id_or_404
 from common.openapi import Operation
 from common.validation import parse_body, parse_query
 from flask import Blueprint, current_app, jsonify
@@ -55,8 +54,7 @@ bp.before_request(authenticate)
 
 
 def _store() -> TodoStore:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    aws, settings = clients(app), settings_of(app)
+    aws, settings = clients(current_app), settings_of(current_app)
     return TodoStore(
         dynamodb=aws.dynamodb,
         s3=aws.s3,
@@ -65,12 +63,6 @@ def _store() -> TodoStore:
         files_bucket=settings.files_bucket,
         list_index=settings.list_index,
     )
-
-
-def _todo_id(todo_id: str) -> str:
-    if not is_todo_id(todo_id):
-        raise NotFound("todo")  # a malformed ID names no todo
-    return todo_id
 
 
 def _todo(data: dict[str, object]) -> dict[str, object]:
@@ -94,12 +86,12 @@ def create_todo() -> ResponseReturnValue:
 
 @bp.get("/todos/<todo_id>")
 def get_todo(todo_id: str) -> ResponseReturnValue:
-    return jsonify(_todo(_store().get(current_user(), _todo_id(todo_id))))
+    return jsonify(_todo(_store().get(current_user(), todo_id_or_404(todo_id))))
 
 
 @bp.patch("/todos/<todo_id>")
 def update_todo(todo_id: str) -> ResponseReturnValue:
-    todo_id = _todo_id(todo_id)
+    todo_id = todo_id_or_404(todo_id)
     body = parse_body(TodoPatch)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     return jsonify(_todo(_store().update(current_user(), todo_id, changes)))
@@ -107,5 +99,5 @@ def update_todo(todo_id: str) -> ResponseReturnValue:
 
 @bp.delete("/todos/<todo_id>")
 def delete_todo(todo_id: str) -> ResponseReturnValue:
-    _store().delete(current_user(), _todo_id(todo_id))
+    _store().delete(current_user(), todo_id_or_404(todo_id))
     return "", 204

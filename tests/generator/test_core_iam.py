@@ -28,13 +28,10 @@ EXPECTED_TASK_ACCESS: dict[str, dict[str, set[str]]] = {
         OWN_OBJECTS: {"s3:DeleteObject"},
     },
     "files": {
-        "TodosTable": {"dynamodb:GetItem"},
-        "FilesTable": {
-            "dynamodb:PutItem",
-            "dynamodb:GetItem",
-            "dynamodb:Query",
-            "dynamodb:DeleteItem",
-        },
+        # GetItem: the ownership check of list and delete; registering is one TransactWriteItems
+        # (ConditionCheck on the todo + Put of the record), authorised per item.
+        "TodosTable": {"dynamodb:GetItem", "dynamodb:ConditionCheckItem"},
+        "FilesTable": {"dynamodb:PutItem", "dynamodb:Query", "dynamodb:DeleteItem"},
         OWN_OBJECTS: {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"},
     },
 }

@@ -85,7 +85,8 @@ def test_files_routes_budget(api: Api) -> None:
     todo_id = api.create()["todoId"]
     body = {"name": "a.txt", "contentType": "text/plain", "size": 1}
     registered = api.post(f"/todos/{todo_id}/files", json=body)
-    assert aws_calls(registered) == {"DynamoDB.GetItem": 1, "DynamoDB.PutItem": 1}
+    # The ownership check and the record: one transaction.
+    assert aws_calls(registered) == {"DynamoDB.TransactWriteItems": 1}
     listed = api.get(f"/todos/{todo_id}/files")
     assert aws_calls(listed) == {"DynamoDB.GetItem": 1, "DynamoDB.Query": 1}
     file_id = registered.json()["file"]["fileId"]
@@ -95,8 +96,12 @@ def test_files_routes_budget(api: Api) -> None:
         "S3.DeleteObject": 1,
         "DynamoDB.DeleteItem": 1,
     }
-    # Someone else's or a missing todo: the ownership check (one GetItem) and nothing more.
-    assert aws_calls(api.get(f"/todos/{unknown_todo_id()}/files")) == {"DynamoDB.GetItem": 1}
+    # Someone else's or a missing todo: the ownership check and nothing more.
+    missing = unknown_todo_id()
+    assert aws_calls(api.get(f"/todos/{missing}/files")) == {"DynamoDB.GetItem": 1}
+    refused = api.post(f"/todos/{missing}/files", json=body)
+    assert refused.status_code == 404
+    assert aws_calls(refused) == {"DynamoDB.TransactWriteItems": 1}
 
 
 def expected_delete_calls(files: int) -> dict[str, int]:

@@ -13,7 +13,7 @@ import pytest
 import requests
 
 from scripts.servicerun import Stack
-from tests.services.conftest import Api
+from tests.services.conftest import Api, aws_calls, unknown_todo_id
 
 
 def register(api: Api, todo_id: str, **fields: Any) -> requests.Response:
@@ -117,6 +117,38 @@ def test_files_of_a_missing_or_malformed_todo_are_404(api: Api) -> None:
     todo = api.create()
     assert api.delete(f"/todos/{todo['todoId']}/files/not-a-uuid").status_code == 404
     assert api.delete(f"/todos/{todo['todoId']}/files/{uuid.uuid4()}").status_code == 404
+
+
+def file_records(stack: Stack, todo_id: str) -> int:
+    found = stack.moto.client("dynamodb").query(
+        TableName=stack.resources.files_table,
+        KeyConditionExpression="todoID = :t",
+        ExpressionAttributeValues={":t": {"S": todo_id}},
+        Select="COUNT",
+        ConsistentRead=True,
+    )
+    count: int = found["Count"]
+    return count
+
+
+def test_a_todo_being_deleted_takes_no_new_file(api: Api, stack: Stack) -> None:
+    """The race with DELETE /todos/{id}: once the todo is marked, no record can land."""
+    todo_id = api.create()["todoId"]
+    assert register(api, todo_id).status_code == 201
+    assert file_records(stack, todo_id) == 1
+    # Exactly what the todo's DELETE does first, before it sweeps objects and records.
+    stack.moto.client("dynamodb").update_item(
+        TableName=stack.resources.todos_table,
+        Key={"userID": {"S": api.user.sub}, "todoID": {"S": todo_id}},
+        UpdateExpression="SET deleting = :now REMOVE listKey",
+        ExpressionAttributeValues={":now": {"S": "2030-01-01T00:00:00.000Z"}},
+    )
+    late = register(api, todo_id)
+    assert late.status_code == 404, late.text
+    assert aws_calls(late) == {"DynamoDB.TransactWriteItems": 1}
+    # Answered exactly like a todo that never existed, and nothing was written.
+    assert late.json() == register(api, unknown_todo_id()).json()
+    assert file_records(stack, todo_id) == 1
 
 
 def test_file_list_pages(api: Api) -> None:

@@ -290,6 +290,7 @@ def test_request_log_is_one_json_line(
         ("ThrottlingException", 400, True),
         ("RequestLimitExceeded", 400, True),
         ("SlowDown", 503, True),
+        ("TransactionConflictException", 400, True),
         ("InternalServerError", 500, True),
         ("AccessDeniedException", 400, False),
         ("ResourceNotFoundException", 400, False),
@@ -317,3 +318,44 @@ def test_throttling_answers_503_and_misconfiguration_a_plain_500(
         assert response.status_code == 500
         assert response.json == {"error": {"code": "internal", "message": "internal error"}}
     assert code not in response.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(
+    ("reasons", "status"),
+    [
+        # The todo is missing, another user's, or marked for deletion: the check failed.
+        (["ConditionalCheckFailed", "None"], 404),
+        (["TransactionConflict", "None"], 503),
+        (["None", "TransactionConflict"], 503),
+        (["ThrottlingError", "None"], 503),
+        (["None", "ProvisionedThroughputExceeded"], 503),
+    ],
+)
+def test_a_cancelled_registration_is_404_or_503(
+    config: dict[str, str], reasons: list[str], status: int
+) -> None:
+    from botocore.stub import Stubber
+    from common.factory import clients
+    from files_service import create_app
+
+    files_app = create_app(config)
+    with Stubber(clients(files_app).dynamodb) as stubber:
+        stubber.add_client_error(
+            "transact_write_items",
+            service_error_code="TransactionCanceledException",
+            service_message=f"Transaction cancelled [{', '.join(reasons)}]",
+            modeled_fields={"CancellationReasons": [{"Code": code} for code in reasons]},
+        )
+        response = files_app.test_client().post(
+            "/todos/01a200fd-ebbb-7b02-982d-0f9e8bce391c/files",
+            headers=bearer(sign(claims(config))),
+            json={"name": "a.txt", "contentType": "text/plain", "size": 1},
+        )
+        stubber.assert_no_pending_responses()
+    assert response.status_code == status
+    assert response.json is not None
+    if status == 404:
+        assert response.json == {"error": {"code": "not_found", "message": "todo not found"}}
+    else:
+        assert response.headers["Retry-After"] == "1"
+        assert response.json["error"]["code"] == "unavailable"
