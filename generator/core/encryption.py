@@ -9,7 +9,7 @@ from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Stat
 from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
-from generator.common import retain
+from generator.common import arn, retain
 from generator.config import Settings
 
 
@@ -19,7 +19,7 @@ class Encryption:
 
 
 def add_encryption(t: Template, settings: Settings) -> Encryption:
-    account_root = Sub("arn:${AWS::Partition}:iam::${AWS::AccountId}:root")
+    account_root = arn("iam::${AWS::AccountId}:root")
     policy = PolicyDocument(
         Version="2012-10-17",
         Statement=[
@@ -48,10 +48,7 @@ def add_encryption(t: Template, settings: Settings) -> Encryption:
                 Condition=Condition(
                     ArnLike(
                         "kms:EncryptionContext:aws:logs:arn",
-                        Sub(
-                            "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}"
-                            ":log-group:*"
-                        ),
+                        arn("logs:${AWS::Region}:${AWS::AccountId}:log-group:*"),
                     )
                 ),
             ),

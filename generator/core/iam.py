@@ -14,14 +14,13 @@ from awacs.aws import (
     Allow,
     Condition,
     PolicyDocument,
-    Principal,
     Statement,
     StringEquals,
 )
-from awacs.sts import AssumeRole
 from troposphere import GetAtt, Ref, Sub, Template
 from troposphere.iam import InstanceProfile, Policy, Role
 
+from generator.common import arn, assumed_by
 from generator.config import Access, Settings
 from generator.core.data import Data
 from generator.core.encryption import Encryption
@@ -36,15 +35,6 @@ class Iam:
     task_roles: dict[str, Role]  # service name -> role
     instance_role: Role
     instance_profile: InstanceProfile
-
-
-def _assumed_by(service: str) -> PolicyDocument:
-    principal = Principal("Service", service)
-    statement = Statement(Effect=Allow, Principal=principal, Action=[AssumeRole])
-    if service == "ecs-tasks.amazonaws.com":
-        # ECS names the account it acts for: only this account's tasks (no confused deputy).
-        statement.Condition = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
-    return PolicyDocument(Version="2012-10-17", Statement=[statement])
 
 
 def _actions(names: tuple[str, ...]) -> list[Action]:
@@ -118,7 +108,8 @@ def add_iam(
     execution_role = t.add_resource(
         Role(
             "TaskExecutionRole",
-            AssumeRolePolicyDocument=_assumed_by("ecs-tasks.amazonaws.com"),
+            # ECS names the account it acts for: only this account's tasks (no confused deputy).
+            AssumeRolePolicyDocument=assumed_by("ecs-tasks.amazonaws.com", this_account_only=True),
             Policies=[
                 Policy(
                     PolicyName="pull-images-and-write-logs",
@@ -163,7 +154,9 @@ def add_iam(
         task_roles[service.name] = t.add_resource(
             Role(
                 logical_id(service.name, "task-role"),
-                AssumeRolePolicyDocument=_assumed_by("ecs-tasks.amazonaws.com"),
+                AssumeRolePolicyDocument=assumed_by(
+                    "ecs-tasks.amazonaws.com", this_account_only=True
+                ),
                 Policies=[
                     Policy(
                         PolicyName=f"{service.name}-service-data-access",
@@ -179,14 +172,11 @@ def add_iam(
     instance_role = t.add_resource(
         Role(
             "ContainerInstanceRole",
-            AssumeRolePolicyDocument=_assumed_by("ec2.amazonaws.com"),
+            AssumeRolePolicyDocument=assumed_by("ec2.amazonaws.com", this_account_only=False),
             ManagedPolicyArns=[
-                Sub(
-                    "arn:${AWS::Partition}:iam::aws:policy/service-role/"
-                    "AmazonEC2ContainerServiceforEC2Role"
-                ),
+                arn("iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"),
                 # Session Manager instead of SSH.
-                Sub("arn:${AWS::Partition}:iam::aws:policy/AmazonSSMManagedInstanceCore"),
+                arn("iam::aws:policy/AmazonSSMManagedInstanceCore"),
             ],
         )
     )
