@@ -5,8 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from awacs import logs
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
-from awacs.sts import AssumeRole
+from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import (
     Cidr,
     Equals,
@@ -40,7 +39,7 @@ from troposphere.ec2 import (
 from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 
-from generator.common import retain
+from generator.common import assumed_by, retain
 from generator.config import Settings
 from generator.core.encryption import Encryption
 
@@ -126,13 +125,7 @@ def add_network(t: Template, settings: Settings, encryption: Encryption) -> Netw
                 Tags=Tags(Name=Sub(f"${{AWS::StackName}}-public-{az.lower()}")),
             )
         )
-        t.add_resource(
-            SubnetRouteTableAssociation(
-                f"PublicSubnet{az}RouteTableAssociation",
-                SubnetId=Ref(public),
-                RouteTableId=Ref(public_rt),
-            )
-        )
+        _route_through(t, public, public_rt)
         public_subnets.append(public)
 
         # The first AZ always has a NAT gateway; the others only in PerAz mode.
@@ -175,13 +168,7 @@ def add_network(t: Template, settings: Settings, encryption: Encryption) -> Netw
                 NatGatewayId=Ref(nat) if i == 0 else If(NAT_PER_AZ, Ref(nat), Ref(nats[0])),
             )
         )
-        t.add_resource(
-            SubnetRouteTableAssociation(
-                f"PrivateSubnet{az}RouteTableAssociation",
-                SubnetId=Ref(private),
-                RouteTableId=Ref(private_rt),
-            )
-        )
+        _route_through(t, private, private_rt)
         private_subnets.append(private)
         private_rts.append(private_rt)
 
@@ -206,6 +193,16 @@ def add_network(t: Template, settings: Settings, encryption: Encryption) -> Netw
         public_subnets=tuple(public_subnets),
         private_subnets=tuple(private_subnets),
         private_route_tables=tuple(private_rts),
+    )
+
+
+def _route_through(t: Template, subnet: Subnet, route_table: RouteTable) -> None:
+    t.add_resource(
+        SubnetRouteTableAssociation(
+            f"{subnet.title}RouteTableAssociation",
+            SubnetId=Ref(subnet),
+            RouteTableId=Ref(route_table),
+        )
     )
 
 
@@ -292,19 +289,9 @@ def _add_flow_logs(t: Template, settings: Settings, vpc: VPC, encryption: Encryp
     role = t.add_resource(
         Role(
             "VpcFlowLogRole",
-            AssumeRolePolicyDocument=PolicyDocument(
-                Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Effect=Allow,
-                        Principal=Principal("Service", "vpc-flow-logs.amazonaws.com"),
-                        Action=[AssumeRole],
-                        # Only flow logs of this account (no confused deputy).
-                        Condition=Condition(
-                            StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
-                        ),
-                    )
-                ],
+            # Only flow logs of this account (no confused deputy).
+            AssumeRolePolicyDocument=assumed_by(
+                "vpc-flow-logs.amazonaws.com", this_account_only=True
             ),
             Policies=[
                 Policy(
