@@ -33,65 +33,55 @@ def _egress_https_to_aws(what: str) -> SecurityGroupRule:
     )
 
 
+def _egress_to(
+    group: SecurityGroup, from_port: int, to_port: int, description: str
+) -> SecurityGroupRule:
+    return SecurityGroupRule(
+        IpProtocol="tcp",
+        FromPort=from_port,
+        ToPort=to_port,
+        DestinationSecurityGroupId=GetAtt(group, "GroupId"),
+        Description=description,
+    )
+
+
 def add_security(t: Template, settings: Settings, network: Network) -> Security:
     low, high = settings.ephemeral_ports
     listener = settings.alb_listener_port
     port = settings.container_port
 
-    container_instance = t.add_resource(
-        SecurityGroup(
-            "ContainerInstanceSecurityGroup",
-            GroupDescription="ECS container instances: only the ALB on the dynamic host ports",
-            VpcId=Ref(network.vpc),
-            SecurityGroupEgress=[_egress_https_to_aws("ECS agent and containers")],
+    def group(title: str, description: str, *egress: SecurityGroupRule) -> SecurityGroup:
+        return t.add_resource(
+            SecurityGroup(
+                title,
+                GroupDescription=description,
+                VpcId=Ref(network.vpc),
+                SecurityGroupEgress=list(egress),
+            )
         )
+
+    container_instance = group(
+        "ContainerInstanceSecurityGroup",
+        "ECS container instances: only the ALB on the dynamic host ports",
+        _egress_https_to_aws("ECS agent and containers"),
     )
-    task = t.add_resource(
-        SecurityGroup(
-            "TaskSecurityGroup",
-            GroupDescription="Fargate tasks: only the ALB on the container port",
-            VpcId=Ref(network.vpc),
-            SecurityGroupEgress=[_egress_https_to_aws("Tasks")],
-        )
+    task = group(
+        "TaskSecurityGroup",
+        "Fargate tasks: only the ALB on the container port",
+        _egress_https_to_aws("Tasks"),
     )
-    load_balancer = t.add_resource(
-        SecurityGroup(
-            "LoadBalancerSecurityGroup",
-            GroupDescription="Internal ALB: only the API Gateway VPC link",
-            VpcId=Ref(network.vpc),
-            SecurityGroupEgress=[
-                SecurityGroupRule(
-                    IpProtocol="tcp",
-                    FromPort=low,
-                    ToPort=high,
-                    DestinationSecurityGroupId=GetAtt(container_instance, "GroupId"),
-                    Description="ALB to container instances on the dynamic host ports",
-                ),
-                SecurityGroupRule(
-                    IpProtocol="tcp",
-                    FromPort=port,
-                    ToPort=port,
-                    DestinationSecurityGroupId=GetAtt(task, "GroupId"),
-                    Description="ALB to Fargate tasks on the container port",
-                ),
-            ],
-        )
+    load_balancer = group(
+        "LoadBalancerSecurityGroup",
+        "Internal ALB: only the API Gateway VPC link",
+        _egress_to(
+            container_instance, low, high, "ALB to container instances on the dynamic host ports"
+        ),
+        _egress_to(task, port, port, "ALB to Fargate tasks on the container port"),
     )
-    vpc_link = t.add_resource(
-        SecurityGroup(
-            "VpcLinkSecurityGroup",
-            GroupDescription="API Gateway VPC link: sends to the ALB listener, accepts nothing",
-            VpcId=Ref(network.vpc),
-            SecurityGroupEgress=[
-                SecurityGroupRule(
-                    IpProtocol="tcp",
-                    FromPort=listener,
-                    ToPort=listener,
-                    DestinationSecurityGroupId=GetAtt(load_balancer, "GroupId"),
-                    Description="VPC link to the ALB listener",
-                )
-            ],
-        )
+    vpc_link = group(
+        "VpcLinkSecurityGroup",
+        "API Gateway VPC link: sends to the ALB listener, accepts nothing",
+        _egress_to(load_balancer, listener, listener, "VPC link to the ALB listener"),
     )
 
     ingress = [
