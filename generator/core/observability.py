@@ -95,10 +95,12 @@ def add_observability(
     lb_name = GetAtt(lb.load_balancer, "LoadBalancerFullName")
 
     def alarm(title: str, description: str, **props: Any) -> Alarm:
+        """Unless told otherwise: one 60 s period, at or above the threshold, quiet without data."""
         props.setdefault("EvaluationPeriods", 1)
         if props.setdefault("Period", 60) is None:
             del props["Period"]  # metric math: the period is on each query
         props.setdefault("TreatMissingData", "notBreaching")
+        props.setdefault("ComparisonOperator", "GreaterThanOrEqualToThreshold")
         return t.add_resource(
             Alarm(
                 title,
@@ -117,7 +119,6 @@ def add_observability(
         Dimensions=[MetricDimension(Name="LoadBalancer", Value=lb_name)],
         Statistic="Sum",
         Threshold=settings.elb_5xx_threshold,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
     for name, target_group in lb.target_groups.items():
         tg_dims = [
@@ -132,7 +133,6 @@ def add_observability(
             Dimensions=tg_dims,
             Statistic="Sum",
             Threshold=5,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
         )
         alarm(
             logical_id(name, "unhealthy-hosts-alarm"),
@@ -143,7 +143,6 @@ def add_observability(
             Statistic="Maximum",
             Threshold=1,
             EvaluationPeriods=2,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
         )
     for name, service in services.services.items():
         ecs_dims = [
@@ -163,7 +162,6 @@ def add_observability(
                 Statistic="Average",
                 Threshold=threshold,
                 EvaluationPeriods=3,
-                ComparisonOperator="GreaterThanOrEqualToThreshold",
             )
     api_dims = [
         MetricDimension(Name="ApiId", Value=Ref(api.api)),
@@ -177,7 +175,6 @@ def add_observability(
         Dimensions=api_dims,
         Statistic="Sum",
         Threshold=5,
-        ComparisonOperator="GreaterThanOrEqualToThreshold",
     )
     alarm(
         "HttpApiLatencyAlarm",
@@ -224,7 +221,6 @@ def add_observability(
             ],
             Period=None,
             Threshold=1,
-            ComparisonOperator="GreaterThanOrEqualToThreshold",
         )
 
     _add_dashboard(t, lb, services, api, data, cluster)
