@@ -549,32 +549,26 @@ def add_roles(
 def add_outputs(
     t: Template, provider_arn: If, artifacts: s3_resources.Bucket, roles: Roles
 ) -> None:
-    outputs: list[tuple[str, object, str, str | None]] = [
-        (
-            "DeployRoleArn",
-            GetAtt(roles.deploy, "Arn"),
-            "GitHub environment variable AWS_ROLE_ARN",
-            None,
-        ),
-        (
-            "PreviewRoleArn",
-            GetAtt(roles.preview, "Arn"),
-            "Repository variable AWS_PREVIEW_ROLE_ARN",
-            IS_DEV,
-        ),
-        (
-            "CloudFormationExecutionRoleArn",
-            GetAtt(roles.execution, "Arn"),
-            "GitHub environment variable AWS_CFN_EXECUTION_ROLE_ARN",
-            None,
-        ),
-        (
-            "ArtifactBucketName",
-            Ref(artifacts),
-            "GitHub environment variable DEPLOY_ARTIFACT_BUCKET",
-            None,
-        ),
-        ("OidcProviderArn", provider_arn, "The GitHub OIDC provider the roles trust", None),
-    ]
-    for key, value, description, condition in outputs:
-        add_output(t, key, value, description, condition=condition)
+    add_output(
+        t, "DeployRoleArn", GetAtt(roles.deploy, "Arn"), "GitHub environment variable AWS_ROLE_ARN"
+    )
+    add_output(
+        t,
+        "PreviewRoleArn",
+        GetAtt(roles.preview, "Arn"),
+        "Repository variable AWS_PREVIEW_ROLE_ARN",
+        condition=IS_DEV,
+    )
+    add_output(
+        t,
+        "CloudFormationExecutionRoleArn",
+        GetAtt(roles.execution, "Arn"),
+        "GitHub environment variable AWS_CFN_EXECUTION_ROLE_ARN",
+    )
+    add_output(
+        t,
+        "ArtifactBucketName",
+        Ref(artifacts),
+        "GitHub environment variable DEPLOY_ARTIFACT_BUCKET",
+    )
+    add_output(t, "OidcProviderArn", provider_arn, "The GitHub OIDC provider the roles trust")
