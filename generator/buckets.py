@@ -29,7 +29,11 @@ from generator.common import retain, sub
 
 
 def sse_s3(*, bucket_key: bool = True) -> ServerSideEncryptionRule:
-    """S3-managed keys: what log delivery (ELB, CloudFront) and an OAI can work with."""
+    """S3-managed keys: what log delivery (ELB, CloudFront) and an OAI can work with.
+
+    A bucket key only saves KMS requests, so with SSE-S3 the flag changes nothing in S3;
+    `bucket_key=False` leaves it out of the template for a bucket deployed without it.
+    """
     rule = ServerSideEncryptionRule(
         ServerSideEncryptionByDefault=ServerSideEncryptionByDefault(SSEAlgorithm="AES256")
     )
