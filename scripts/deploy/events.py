@@ -7,11 +7,12 @@ meets an event it has already seen, then prints the new ones oldest first.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
@@ -30,22 +31,60 @@ _SETTLE_POLLS = 6
 
 @dataclass
 class EventStream:
+    """`stack` names the stack in messages; calls use `stack_id` (its ARN) when known.
+
+    DescribeStacks and DescribeStackEvents answer a deleted stack only by its unique ID: by name
+    they raise ValidationError "Stack with id ... does not exist" once it is DELETE_COMPLETE.
+    """
+
     cfn: Client
     stack: str
+    stack_id: str | None = None
     seen: set[str] = field(default_factory=set)
     started: datetime | None = None
 
+    @property
+    def ref(self) -> str:
+        return self.stack_id or self.stack
+
     def mark_seen(self) -> None:
         """Remember the events that exist now, so only newer ones are printed."""
-        page = self.cfn.describe_stack_events(StackName=self.stack).get("StackEvents", [])
+        page = self._call("describe_stack_events").get("StackEvents", [])
         self.seen.update(e["EventId"] for e in page)
+
+    def describe(self) -> dict[str, Any]:
+        return dict(self._call("describe_stacks")["Stacks"][0])
+
+    def _call(self, operation: str) -> dict[str, Any]:
+        try:
+            result: dict[str, Any] = getattr(self.cfn, operation)(StackName=self.ref)
+        except ClientError as exc:
+            self._raise_if_gone(exc)
+            raise
+        return result
+
+    def _pages(self, paginator: Any) -> Iterator[dict[str, Any]]:
+        try:
+            yield from paginator.paginate(StackName=self.ref)
+        except ClientError as exc:
+            self._raise_if_gone(exc)
+            raise
+
+    def _raise_if_gone(self, exc: ClientError) -> None:
+        """Without the stack's ID a deleted stack is only a ValidationError: say so plainly."""
+        message = str(exc.response.get("Error", {}).get("Message", ""))
+        if "does not exist" in message:
+            raise DeployFailed(
+                f"stack {self.stack} no longer exists: it was deleted while this command "
+                f"watched it ({message})"
+            ) from exc
 
     def poll(self) -> list[dict[str, Any]]:
         """The events not seen before, oldest first."""
         new: list[dict[str, Any]] = []
         paginator = self.cfn.get_paginator("describe_stack_events")
         done = False
-        for page in paginator.paginate(StackName=self.stack):
+        for page in self._pages(paginator):
             for event in page.get("StackEvents", []):
                 if event["EventId"] in self.seen:
                     done = True
@@ -154,7 +193,7 @@ def wait_for_stack(
         all_new.extend(new)
         for event in new:
             print_event(console, event, clock() - start)
-        stack = cfn.describe_stacks(StackName=stream.stack)["Stacks"][0]
+        stack = stream.describe()
         status = stack["StackStatus"]
         polls += 1
         # ExecuteChangeSet starts the operation asynchronously: until its first event shows up
@@ -179,6 +218,11 @@ def wait_for_stack(
         "StackStatusReason", "no reason given"
     )
     message = f"stack {stream.stack} ended {status} after {elapsed:.0f} s. First failure: {reason}"
+    if status == "DELETE_COMPLETE":
+        message += (
+            f"\nThe stack was deleted while it was being deployed (delete-stack, or "
+            f"OnStackFailure DELETE); deploy it again to create {stream.stack} anew."
+        )
     if status == "ROLLBACK_COMPLETE":
         message += "\n" + rollback_complete_advice(stream.stack)
     raise DeployFailed(message)

@@ -174,7 +174,7 @@ def approve(ctx: Context, change_set: ChangeSet, auto_approve: bool) -> None:
 
 def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
     cfn = ctx.clients("cloudformation")
-    stream = EventStream(cfn, change_set.stack)
+    stream = EventStream(cfn, change_set.stack, stack_id=change_set.stack_id)
     stream.mark_seen()
     try:
         cfn.execute_change_set(StackName=change_set.stack, ChangeSetName=change_set.id)

@@ -327,7 +327,9 @@ def test_review_in_progress_is_created_and_events_stream_until_complete(
     review = fakes.event(
         CORE, CORE, "AWS::CloudFormation::Stack", "REVIEW_IN_PROGRESS", 0, reason="User Initiated"
     )
-    stub.add_response("describe_stack_events", {"StackEvents": [review]}, {"StackName": CORE})
+    # While executing, the stack is read by its ID (a deleted stack is readable only that way).
+    arn = fakes.stack_id(CORE)
+    stub.add_response("describe_stack_events", {"StackEvents": [review]}, {"StackName": arn})
     stub.add_response(
         "execute_change_set", {}, {"StackName": CORE, "ChangeSetName": fakes.change_set_id(NAME)}
     )
@@ -343,15 +345,15 @@ def test_review_in_progress_is_created_and_events_stream_until_complete(
     stub.add_response(
         "describe_stack_events",
         {"StackEvents": [table_started], "NextToken": "events-2"},
-        {"StackName": CORE},
+        {"StackName": arn},
     )
     stub.add_response(
         "describe_stack_events",
         {"StackEvents": [started, review]},
-        {"StackName": CORE, "NextToken": "events-2"},
+        {"StackName": arn, "NextToken": "events-2"},
     )
     stub.add_response(
-        "describe_stacks", fakes.stack(CORE, "CREATE_IN_PROGRESS"), {"StackName": CORE}
+        "describe_stacks", fakes.stack(CORE, "CREATE_IN_PROGRESS"), {"StackName": arn}
     )
     stub.add_response(
         "describe_stack_events",

@@ -182,3 +182,65 @@ def test_a_stale_final_status_before_the_first_event_is_not_success() -> None:
     with pytest.raises(DeployFailed, match=r"MainService .*service is inactive"):
         wait_for_stack(cfn, EventStream(cfn, CORE), out, sleep=time.sleep, clock=time.clock)
     stub.assert_no_pending_responses()
+
+
+def test_a_stack_deleted_during_creation_is_followed_by_its_id() -> None:
+    """By name, DescribeStacks raises "does not exist" once the stack is DELETE_COMPLETE; by its
+    ID it still answers, so the command ends with the status and the reason, not a traceback."""
+    cfn, stub = fakes.stubbed("cloudformation")
+    arn = fakes.stack_id(CORE)
+    stack_type = "AWS::CloudFormation::Stack"
+    review = fakes.event(CORE, CORE, stack_type, "REVIEW_IN_PROGRESS", 0, reason="User Initiated")
+    started = fakes.event(CORE, CORE, stack_type, "CREATE_IN_PROGRESS", 5, reason="User Initiated")
+    deleting = fakes.event(
+        CORE, CORE, stack_type, "DELETE_IN_PROGRESS", 20, reason="User Initiated"
+    )
+    deleted = fakes.event(CORE, CORE, stack_type, "DELETE_COMPLETE", 50)
+    stub.add_response("describe_stack_events", {"StackEvents": [review]}, {"StackName": arn})
+    stub.add_response(
+        "describe_stack_events", {"StackEvents": [started, review]}, {"StackName": arn}
+    )
+    stub.add_response(
+        "describe_stacks", fakes.stack(CORE, "CREATE_IN_PROGRESS"), {"StackName": arn}
+    )
+    stub.add_response(
+        "describe_stack_events",
+        {"StackEvents": fakes.newest_first(review, started, deleting, deleted)},
+        {"StackName": arn},
+    )
+    stub.add_response(
+        "describe_stacks",
+        fakes.stack(CORE, "DELETE_COMPLETE", reason="User Initiated"),
+        {"StackName": arn},
+    )
+    stub.add_response(
+        "describe_stack_events",
+        {"StackEvents": fakes.newest_first(review, started, deleting, deleted)},
+        {"StackName": arn},
+    )
+    stream = EventStream(cfn, CORE, stack_id=arn)
+    stream.mark_seen()
+    out, _ = fakes.console()
+    time = fakes.FakeTime()
+    with pytest.raises(DeployFailed) as raised:
+        wait_for_stack(cfn, stream, out, sleep=time.sleep, clock=time.clock)
+    stub.assert_no_pending_responses()
+    message = str(raised.value)
+    assert message.startswith(f"stack {CORE} ended DELETE_COMPLETE")
+    assert "deleted while it was being deployed" in message
+
+
+def test_a_stack_that_vanished_by_name_is_a_clear_failure() -> None:
+    cfn, stub = fakes.stubbed("cloudformation")
+    started = fakes.event(CORE, CORE, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", 5)
+    stub.add_response("describe_stack_events", {"StackEvents": [started]})
+    stub.add_client_error(
+        "describe_stacks",
+        service_error_code="ValidationError",
+        service_message=f"Stack with id {CORE} does not exist",
+        http_status_code=400,
+    )
+    out, _ = fakes.console()
+    time = fakes.FakeTime()
+    with pytest.raises(DeployFailed, match=f"stack {CORE} no longer exists: it was deleted"):
+        wait_for_stack(cfn, EventStream(cfn, CORE), out, sleep=time.sleep, clock=time.clock)
