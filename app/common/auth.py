@@ -25,6 +25,9 @@ JWKS_TIMEOUT_SECONDS = 3.0
 # An unknown kid triggers a refetch (keys rotate), but at most this often: forged kids can't
 # make the service hammer the JWKS endpoint.
 JWKS_MIN_REFETCH_SECONDS = 30.0
+# After a failed fetch, the next attempt waits this long: while the endpoint is down or slow,
+# requests answer 503 at once instead of each waiting out another fetch.
+JWKS_RETRY_SECONDS = 5.0
 LEEWAY_SECONDS = 5
 
 
@@ -38,39 +41,74 @@ def _fetch_json(url: str) -> Any:
         return json.load(response)
 
 
-class JwksCache:
-    """Keys by kid, fetched lazily, refetched on an unknown kid at most every few seconds."""
+def _signing_keys(document: Any) -> dict[str, Any]:
+    """The RSA signing keys of a JWKS document by kid; entries of any other shape are skipped."""
+    keys: dict[str, Any] = {}
+    entries = document.get("keys") if isinstance(document, dict) else None
+    for entry in entries if isinstance(entries, list) else []:
+        if not isinstance(entry, dict) or not isinstance(entry.get("kid"), str):
+            continue
+        if entry.get("kty") != "RSA" or entry.get("use", "sig") != "sig" or not entry["kid"]:
+            continue
+        try:
+            keys[entry["kid"]] = jwt.PyJWK(entry, algorithm="RS256").key
+        except jwt.PyJWTError:
+            continue
+    return keys
 
-    def __init__(self, url: str, fetch: Callable[[str], Any] = _fetch_json) -> None:
+
+class JwksCache:
+    """Keys by kid, fetched lazily, refetched on an unknown kid at most every few seconds.
+
+    A known kid is answered without the lock, so a fetch in progress (up to the fetch timeout)
+    never holds up requests signed by a key already known. Every attempt, failed or not, counts
+    towards the refetch limit.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        fetch: Callable[[str], Any] = _fetch_json,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self._url = url
         self._fetch = fetch
+        self._clock = clock
         self._keys: dict[str, Any] = {}
-        self._fetched_at: float | None = None
+        self._attempted_at: float | None = None
+        self._failed = False
         self._lock = threading.Lock()
 
     def _refresh(self) -> None:
+        self._attempted_at = self._clock()
         try:
             document = self._fetch(self._url)
         except (OSError, ValueError) as error:
+            self._failed = True
             raise Unavailable("the identity provider's keys are unavailable") from error
-        keys: dict[str, Any] = {}
-        for entry in document.get("keys", []) if isinstance(document, dict) else []:
-            if entry.get("kty") == "RSA" and entry.get("kid") and entry.get("use", "sig") == "sig":
-                keys[entry["kid"]] = jwt.PyJWK(entry, algorithm="RS256").key
-        self._keys = keys
-        self._fetched_at = time.monotonic()
+        self._failed = False
+        # One assignment: readers without the lock see the old dict or the new one.
+        self._keys = _signing_keys(document)
+
+    def _may_refetch(self) -> bool:
+        if self._attempted_at is None:
+            return True
+        wait = JWKS_RETRY_SECONDS if self._failed else JWKS_MIN_REFETCH_SECONDS
+        return self._clock() - self._attempted_at >= wait
 
     def key(self, kid: str) -> Any:
+        found = self._keys.get(kid)
+        if found is not None:
+            return found
         with self._lock:
-            if kid not in self._keys:
-                stale = (
-                    self._fetched_at is None
-                    or time.monotonic() - self._fetched_at >= JWKS_MIN_REFETCH_SECONDS
-                )
-                if stale:
-                    self._refresh()
             found = self._keys.get(kid)
+            if found is None and self._may_refetch():
+                self._refresh()
+                found = self._keys.get(kid)
+            failed = self._failed
         if found is None:
+            if failed:
+                raise Unavailable("the identity provider's keys are unavailable")
             raise Unauthorized("token signed by an unknown key")
         return found
 

@@ -172,6 +172,82 @@ def test_unknown_kid_refetch_is_rate_limited(config: dict[str, str]) -> None:
     assert len(fetches) == 1
 
 
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_a_failing_jwks_endpoint_is_not_refetched_per_request() -> None:
+    from common.auth import JWKS_RETRY_SECONDS, JwksCache
+    from common.errors import Unavailable
+
+    fetches: list[str] = []
+
+    def failing_fetch(url: str) -> Any:
+        fetches.append(url)
+        raise OSError("connection refused")
+
+    clock = _Clock()
+    cache = JwksCache("http://127.0.0.1:9/jwks.json", fetch=failing_fetch, clock=clock)
+    for kid in ("dummy", "random-1", "random-2", "random-3"):
+        with pytest.raises(Unavailable):
+            cache.key(kid)
+    assert len(fetches) == 1  # the failed attempt throttles the next ones too
+    clock.now += JWKS_RETRY_SECONDS
+    with pytest.raises(Unavailable):
+        cache.key("random-4")
+    assert len(fetches) == 2
+
+
+def test_a_known_kid_is_not_held_up_by_a_fetch_in_progress(config: dict[str, str]) -> None:
+    import threading
+
+    from common.auth import JWKS_MIN_REFETCH_SECONDS, JwksCache, Unauthorized, _fetch_json
+
+    release = threading.Event()
+    fetching = threading.Event()
+    calls: list[str] = []
+
+    def slow_second_fetch(url: str) -> Any:
+        calls.append(url)
+        if len(calls) > 1:
+            fetching.set()
+            release.wait(10)
+        return _fetch_json(url)
+
+    clock = _Clock()
+    cache = JwksCache(config["COGNITO_JWKS_URL"], fetch=slow_second_fetch, clock=clock)
+    assert cache.key("dummy") is not None
+    clock.now += JWKS_MIN_REFETCH_SECONDS
+    outcomes: list[str] = []
+
+    def unknown() -> None:
+        try:
+            cache.key("rotated-or-forged")
+        except Unauthorized:
+            outcomes.append("unknown: 401")
+
+    def known() -> None:
+        outcomes.append("known: found" if cache.key("dummy") is not None else "known: none")
+
+    slow = threading.Thread(target=unknown)
+    slow.start()
+    assert fetching.wait(5)
+    fast = threading.Thread(target=known)
+    fast.start()
+    fast.join(2)
+    finished_while_fetching = not fast.is_alive()
+    release.set()
+    slow.join(10)
+    fast.join(10)
+    assert finished_while_fetching, "a known kid waited for another request's JWKS fetch"
+    assert outcomes == ["known: found", "unknown: 401"]
+    assert len(calls) == 2
+
+
 def test_unreachable_jwks_is_503_not_500(config: dict[str, str]) -> None:
     from main_service import create_app
 
