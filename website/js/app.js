@@ -193,12 +193,31 @@ $("sign-out").addEventListener("click", async () => {
 });
 
 session.onEnd((reason) => {
-  list.items = [];
-  $("todo-list").replaceChildren();
+  forgetUser();
   go("#/signin");
   if (reason === "expired") fail("Your session has ended. Please sign in again.");
   else say("You are signed out.");
 });
+
+// Whoever signs in next in this tab must see nothing of the previous person: not their search,
+// a half-typed form, the hidden details view (notes, download links), nor a page still loading.
+function forgetUser() {
+  pending = null;
+  clearTimeout(searchTimer);
+  list.generation += 1;
+  Object.assign(list, { items: [], cursor: null, search: "", loaded: false });
+  $("search").value = "";
+  $("todo-list").replaceChildren();
+  $("list-count").textContent = "";
+  $("load-more").hidden = true;
+  details.todo = null;
+  $("details-body").hidden = true;
+  $("details-heading").textContent = "To-do";
+  $("details-state").replaceChildren();
+  $("file-list").replaceChildren();
+  $("upload-status").hidden = true;
+  for (const form of ["create-form", "details-form", "upload-form"]) $(form).reset();
+}
 
 // ---------------------------------------------------------------- the list
 

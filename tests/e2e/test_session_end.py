@@ -1,0 +1,56 @@
+"""What a session's end leaves behind in the tab: nothing of the person who was signed in."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import Site, Tab
+from tests.e2e.test_flow import create_todo, sign_in, sign_up, status, todo_list
+
+pytestmark = pytest.mark.browser
+
+
+def test_the_next_person_in_the_tab_sees_nothing_of_the_last(
+    open_tab: Any, site: Site, tmp_path: Path
+) -> None:
+    run = uuid.uuid4().hex[:8]
+    email_a, email_b = f"end-a-{run}@example.com", f"end-b-{run}@example.com"
+    sign_up(open_tab(), email_b)  # B exists, signed in elsewhere
+
+    tab: Tab = open_tab()
+    page = tab.page
+    sign_up(tab, email_a)
+    create_todo(page, "Secret plans")
+    page.get_by_label("Search titles").fill("secret")
+    expect(page.locator("#list-count")).to_have_text("1 matching “secret”")
+    todo_list(page).get_by_role("link", name="Secret plans").click()
+    page.get_by_label("Notes").fill("The combination is 1234.")
+    page.get_by_role("button", name="Save").click()
+    expect(status(page)).to_have_text("Saved.")
+    attachment = tmp_path / "private.txt"
+    attachment.write_text("for my eyes only\n")
+    page.get_by_label("Choose a file").set_input_files(str(attachment))
+    page.get_by_role("button", name="Upload").click()
+    expect(status(page)).to_have_text("Uploaded private.txt.")
+    page.get_by_role("link", name="Back to the list").click()
+    page.locator("#create-title").fill("Half-typed by A")
+
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    # Hidden views keep no trace of A: no notes, no presigned download links, no search.
+    assert page.locator("#details-notes").input_value() == ""
+    assert page.locator("#details-title").input_value() == ""
+    assert page.locator("#file-list a").count() == 0
+    assert page.locator("#create-title").input_value() == ""
+    assert page.locator("#search").input_value() == ""
+    assert page.locator("#todo-list li").count() == 0
+
+    sign_in(tab, email_b)
+    expect(page.locator("#who")).to_have_text(email_b)
+    expect(page.get_by_text("Nothing here yet. Add your first to-do above.")).to_be_visible()
+    expect(page.get_by_label("Search titles")).to_have_value("")
