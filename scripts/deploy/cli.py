@@ -15,7 +15,7 @@ from rich.console import Console
 from scripts.deploy import logs as logs_verb
 from scripts.deploy import website
 from scripts.deploy.aws import Clients
-from scripts.deploy.errors import ConfigError, DeployError, NoChanges
+from scripts.deploy.errors import ConfigError, DeployError, Interrupted, NoChanges
 from scripts.deploy.params import CONFIG_DIR, ENVS, STACKS, TEMPLATES_DIR, stack_name, stack_outputs
 from scripts.deploy.rollout import SERVICES, ServiceRef, run_deploy_service
 from scripts.deploy.stacks import Context, git_commit, run_changeset, run_deploy
@@ -23,7 +23,8 @@ from scripts.deploy.status import run_status
 
 EXIT_CODES = """exit codes: 0 done or nothing to change; 1 deployment or rollout failed; 2 bad input
 (config, missing output, missing artifact bucket, AWS credentials); 3 data loss refused;
-4 approval required or declined; 5 dirty tree or invalid image tag; 6 docker missing."""
+4 approval required or declined; 5 dirty tree or invalid image tag; 6 docker missing;
+130 interrupted (Ctrl-C: what AWS already started goes on)."""
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, str]:
@@ -200,6 +201,9 @@ def main(
     except BotoCoreError as exc:
         errors.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
         return 1
+    except KeyboardInterrupt:
+        errors.print("[bold red]interrupted[/bold red] (Ctrl-C)", highlight=False)
+        return Interrupted.exit_code
     return 0
 
 

@@ -77,3 +77,9 @@ class DockerMissing(DeployError):
     """No `docker` executable, or its daemon is unreachable."""
 
     exit_code = 6
+
+
+class Interrupted(DeployError):
+    """Ctrl-C while watching: AWS carries on with what was started; the message says what."""
+
+    exit_code = 130

@@ -21,7 +21,13 @@ from rich.table import Table
 from scripts.deploy import image
 from scripts.deploy.aws import Client
 from scripts.deploy.changeset import TemplateSource, change_set_type, guard_data_loss
-from scripts.deploy.errors import DeployFailed, MissingOutput, NoChanges, RolloutFailed
+from scripts.deploy.errors import (
+    DeployFailed,
+    Interrupted,
+    MissingOutput,
+    NoChanges,
+    RolloutFailed,
+)
 from scripts.deploy.events import render_outputs
 from scripts.deploy.params import ROOT, describe_stack, stack_name
 from scripts.deploy.stacks import Context, _create, approve, execute
@@ -350,6 +356,12 @@ def run_deploy_service(
     except DeployFailed:
         diagnose(ecs, elbv2, logs, ref, ctx.console)
         raise
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"stopped watching ECS service {ref.name} in {ref.cluster}, but its deployment of "
+            f"{image_tag} goes on (the circuit breaker still rolls a failing one back). Follow it "
+            f"with `make status ENV={ctx.env}`"
+        ) from None
     render_outputs(ctx.console, result.stack)
     ctx.console.print(
         f"[green]{ref.name}[/green] runs {image_tag}: "

@@ -29,7 +29,7 @@ from scripts.deploy.changeset import (
     prepare_template,
     render_changes,
 )
-from scripts.deploy.errors import ApprovalDeclined, ApprovalRequired, DeployFailed
+from scripts.deploy.errors import ApprovalDeclined, ApprovalRequired, DeployFailed, Interrupted
 from scripts.deploy.events import EventStream, WaitResult, render_outputs, wait_for_stack
 from scripts.deploy.params import (
     CONFIG_DIR,
@@ -165,7 +165,11 @@ def approve(ctx: Context, change_set: ChangeSet, auto_approve: bool) -> None:
             "but input is not a terminal: review it, then re-run with --auto-approve "
             "(make ... AUTO_APPROVE=1)"
         )
-    if not ctx.ask(f"Execute change set {change_set.name} on {change_set.stack}?"):
+    try:
+        confirmed = ctx.ask(f"Execute change set {change_set.name} on {change_set.stack}?")
+    except (KeyboardInterrupt, EOFError):
+        confirmed = False
+    if not confirmed:
         raise ApprovalDeclined(
             f"change set {change_set.name} for stack {change_set.stack} was not executed "
             "(it stays in the console for review until the next deploy)"
@@ -185,9 +189,30 @@ def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
             f"{message}"
         ) from exc
     ctx.console.print(f"Executing change set {change_set.name} on {change_set.stack} ...")
-    return wait_for_stack(
-        cfn, stream, ctx.console, poll_seconds=ctx.poll_seconds, sleep=ctx.sleep, clock=ctx.clock
-    )
+    try:
+        return wait_for_stack(
+            cfn,
+            stream,
+            ctx.console,
+            poll_seconds=ctx.poll_seconds,
+            sleep=ctx.sleep,
+            clock=ctx.clock,
+        )
+    except KeyboardInterrupt:
+        # Ctrl-C stops this command, not CloudFormation: say what is still running.
+        stop = (
+            f"aws cloudformation cancel-update-stack --stack-name {change_set.stack} "
+            "(rolls the update back)"
+            if change_set.type == "UPDATE"
+            else f"aws cloudformation delete-stack --stack-name {change_set.stack} "
+            "(after the creation ends)"
+        )
+        raise Interrupted(
+            f"stopped watching stack {change_set.stack}, but CloudFormation keeps executing "
+            f"change set {change_set.name}. Follow it with `make status ENV={ctx.env}` or "
+            f"`aws cloudformation describe-stack-events --stack-name {change_set.stack}`; "
+            f"to stop it: {stop}"
+        ) from None
 
 
 def run_changeset(

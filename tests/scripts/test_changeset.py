@@ -18,6 +18,7 @@ from scripts.deploy.errors import (
     ApprovalRequired,
     ArtifactBucketRequired,
     DataLossRefused,
+    Interrupted,
     NoChanges,
     StackBlocked,
 )
@@ -489,3 +490,54 @@ def test_large_template_needs_an_artifact_bucket(dirs: tuple[Path, Path]) -> Non
     existing(stub)
     with pytest.raises(ArtifactBucketRequired, match="DEPLOY_ARTIFACT_BUCKET"):
         run_changeset(ctx, "core", allow_data_loss=False)
+
+
+def _interrupt(_seconds: float) -> None:
+    raise KeyboardInterrupt
+
+
+def test_ctrl_c_while_streaming_says_the_stack_keeps_deploying(dirs: tuple[Path, Path]) -> None:
+    cfn, stub = fakes.stubbed("cloudformation")
+    existing(stub)
+    expect_create(stub, "UPDATE", UPDATE_PARAMETERS)
+    expect_pages(stub, [fakes.change("Modify", "MainService", "AWS::ECS::Service")])
+    stack_type = "AWS::CloudFormation::Stack"
+    before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -600)
+    started = fakes.event(CORE, CORE, stack_type, "UPDATE_IN_PROGRESS", 2, reason="User Initiated")
+    stub.add_response("describe_stack_events", {"StackEvents": [before]})
+    stub.add_response(
+        "execute_change_set", {}, {"StackName": CORE, "ChangeSetName": fakes.change_set_id(NAME)}
+    )
+    stub.add_response("describe_stack_events", {"StackEvents": [started, before]})
+    stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_IN_PROGRESS"))
+    ctx, out, _ = fakes.context(
+        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+    )
+    ctx.sleep = _interrupt  # Ctrl-C between two polls
+    with pytest.raises(Interrupted) as raised:
+        run_deploy(ctx, "core", auto_approve=True, allow_data_loss=False)
+    stub.assert_no_pending_responses()
+    message = str(raised.value)
+    assert raised.value.exit_code == 130
+    assert f"stopped watching stack {CORE}" in message
+    assert f"CloudFormation keeps executing change set {NAME}" in message
+    assert f"aws cloudformation cancel-update-stack --stack-name {CORE}" in message
+    assert "UPDATE_IN_PROGRESS" in out.getvalue()  # what was streamed so far stays on screen
+
+
+def test_ctrl_c_at_the_prompt_executes_nothing(dirs: tuple[Path, Path]) -> None:
+    cfn, stub = fakes.stubbed("cloudformation")
+    existing(stub)
+    expect_create(stub, "UPDATE", UPDATE_PARAMETERS)
+    expect_pages(stub, [fakes.change("Modify", "MainService", "AWS::ECS::Service")])
+    ctx, _, _ = fakes.context(
+        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1], tty=True
+    )
+
+    def ctrl_c(_question: str) -> bool:
+        raise KeyboardInterrupt
+
+    ctx.ask = ctrl_c
+    with pytest.raises(ApprovalDeclined, match=f"{NAME} for stack {CORE} was not executed"):
+        run_deploy(ctx, "core", auto_approve=False, allow_data_loss=False)
+    stub.assert_no_pending_responses()  # no execute_change_set was stubbed, none was made

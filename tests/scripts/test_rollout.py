@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from scripts.deploy.aws import Clients
-from scripts.deploy.errors import InvalidImageTag, NoChanges, RolloutFailed
+from scripts.deploy.errors import Interrupted, InvalidImageTag, NoChanges, RolloutFailed
 from scripts.deploy.rollout import assess, run_deploy_service
 from tests.scripts import fakes
 
@@ -423,3 +423,28 @@ def test_latest_is_refused_before_any_call(tmp_path: Path) -> None:
 )
 def test_assess(deployments: list[dict[str, Any]], state: str) -> None:
     assert assess(service(*deployments)["services"][0], TD_NEW).state == state
+
+
+def test_ctrl_c_while_watching_ecs_says_the_rollout_goes_on(tmp_path: Path) -> None:
+    all_clients, stubs = clients()
+    stub_stack_update(stubs["cloudformation"])
+    stubs["ecs"].add_response(
+        "describe_services",
+        service(
+            deployment("PRIMARY", TD_NEW, "IN_PROGRESS", running=0),
+            deployment("ACTIVE", TD_OLD, "COMPLETED", running=2),
+        ),
+    )
+    ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
+
+    def ctrl_c(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    ctx.sleep = ctrl_c
+    with pytest.raises(Interrupted) as raised:
+        run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=Pushed())
+    message = str(raised.value)
+    assert f"stopped watching ECS service {SERVICE} in {CLUSTER}" in message
+    assert f"its deployment of {NEW_TAG} goes on" in message
+    for stub in stubs.values():
+        stub.assert_no_pending_responses()  # no diagnosis: nothing has failed
