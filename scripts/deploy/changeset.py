@@ -163,12 +163,39 @@ def change_set_type(stack: dict[str, Any] | None) -> str:
         raise StackBlocked(
             f"stack {name} is {status}: wait for that operation to finish, then retry"
         )
-    if status in ("CREATE_FAILED", "DELETE_FAILED", "UPDATE_ROLLBACK_FAILED"):
+    if status in _BLOCKED:
         raise StackBlocked(
             f"stack {name} is {status} ({stack.get('StackStatusReason', 'no reason given')}): "
-            "it cannot be updated until that is resolved"
+            f"it cannot be updated. {_BLOCKED[status].format(stack=name)}"
         )
     return "UPDATE"
+
+
+# States in which CreateChangeSet/UpdateStack are refused, and the way out of each.
+_BLOCKED = {
+    "ROLLBACK_FAILED": (
+        "Its creation failed and so did the cleanup: delete it (aws cloudformation delete-stack "
+        "--stack-name {stack}, with --retain-resources for what cannot be deleted), then "
+        "deploy again"
+    ),
+    "DELETE_FAILED": (
+        "Finish the deletion (aws cloudformation delete-stack --stack-name {stack}, with "
+        "--retain-resources for what cannot be deleted), then deploy again"
+    ),
+    "UPDATE_ROLLBACK_FAILED": (
+        "Fix what the rollback tripped on, then "
+        "aws cloudformation continue-update-rollback --stack-name {stack} "
+        "(--resources-to-skip for resources that cannot be rolled back); deploy again once it "
+        "is UPDATE_ROLLBACK_COMPLETE"
+    ),
+    "IMPORT_ROLLBACK_FAILED": (
+        "Resolve the failed import rollback in the CloudFormation console, then deploy again"
+    ),
+    "CREATE_FAILED": (
+        "It was created with rollback disabled: roll it back (aws cloudformation rollback-stack "
+        "--stack-name {stack}) or delete it, then deploy again"
+    ),
+}
 
 
 def rollback_complete_advice(stack: str) -> str:

@@ -541,3 +541,45 @@ def test_ctrl_c_at_the_prompt_executes_nothing(dirs: tuple[Path, Path]) -> None:
     with pytest.raises(ApprovalDeclined, match=f"{NAME} for stack {CORE} was not executed"):
         run_deploy(ctx, "core", auto_approve=False, allow_data_loss=False)
     stub.assert_no_pending_responses()  # no execute_change_set was stubbed, none was made
+
+
+@pytest.mark.parametrize(
+    ("status", "reason", "advice"),
+    [
+        (
+            "ROLLBACK_FAILED",
+            "The following resource(s) failed to delete: [LoadBalancer]. ",
+            f"aws cloudformation delete-stack --stack-name {CORE}",
+        ),
+        (
+            "UPDATE_ROLLBACK_FAILED",
+            "The following resource(s) failed to update: [MainService]. ",
+            f"aws cloudformation continue-update-rollback --stack-name {CORE}",
+        ),
+        (
+            "DELETE_FAILED",
+            "The following resource(s) failed to delete: [Vpc]. ",
+            f"aws cloudformation delete-stack --stack-name {CORE}",
+        ),
+    ],
+)
+def test_stacks_that_cannot_be_updated_are_refused_with_the_way_out(
+    dirs: tuple[Path, Path], status: str, reason: str, advice: str
+) -> None:
+    """CreateChangeSet would answer "... is in <status> state and can not be updated"; say
+    instead which command gets the stack updatable again (no change set is created)."""
+    cfn, stub = fakes.stubbed("cloudformation")
+    stub.add_response(
+        "describe_stacks",
+        fakes.stack(CORE, status, parameters=CURRENT, reason=reason),
+        {"StackName": CORE},
+    )
+    ctx, _, _ = fakes.context(
+        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+    )
+    with pytest.raises(StackBlocked) as raised:
+        run_changeset(ctx, "core", allow_data_loss=False)
+    stub.assert_no_pending_responses()
+    message = str(raised.value)
+    assert message.startswith(f"stack {CORE} is {status} ({reason.strip()}")
+    assert advice in message
