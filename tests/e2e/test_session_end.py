@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import APIResponse, Route, expect
 
 from tests.e2e.conftest import Site, Tab
 from tests.e2e.test_flow import create_todo, sign_in, sign_up, status, todo_list
@@ -54,3 +55,62 @@ def test_the_next_person_in_the_tab_sees_nothing_of_the_last(
     expect(page.locator("#who")).to_have_text(email_b)
     expect(page.get_by_text("Nothing here yet. Add your first to-do above.")).to_be_visible()
     expect(page.get_by_label("Search titles")).to_have_value("")
+
+
+def test_a_renewal_answered_after_sign_out_does_not_sign_back_in(open_tab: Any, site: Site) -> None:
+    tab: Tab = open_tab()
+    page = tab.page
+    sign_up(tab, f"race-{uuid.uuid4().hex[:8]}@example.com")
+    create_todo(page, "Before the race")
+
+    # Cognito renews the tokens at once; its answer reaches the page only when released.
+    held: list[tuple[Route, APIResponse]] = []
+
+    def hold_renewals(route: Route) -> None:
+        if "REFRESH_TOKEN_AUTH" in (route.request.post_data or ""):
+            held.append((route, route.fetch()))
+        else:
+            route.continue_()
+
+    def reject_once(route: Route) -> None:
+        if not rejected:
+            rejected.append(route.request.url)
+            route.fulfill(status=401, content_type="application/json", body="{}")
+        else:
+            route.continue_()
+
+    rejected: list[str] = []
+    api_after_sign_out: list[str] = []
+    signed_out = False
+    page.on(
+        "request",
+        lambda r: (
+            api_after_sign_out.append(r.url) if signed_out and r.url.startswith(site.api) else None
+        ),
+    )
+    page.route(site.config["cognitoEndpoint"], hold_renewals)
+    page.route(re.compile(re.escape(site.api) + r"/todos\?"), reject_once)
+    with tab.watch.allow_status(401):
+        # The API answers 401: the app renews, and the renewal is still on its way ...
+        page.get_by_label("Search titles").fill("before")
+        for _ in range(50):
+            if held:
+                break
+            page.wait_for_timeout(100)
+        assert len(held) == 1, "the 401 did not start a renewal"
+        # ... when the person signs out.
+        signed_out = True
+        page.get_by_role("button", name="Sign out").click()
+        expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+        route, answer = held[0]
+        assert answer.status == 200
+        with page.expect_response(lambda r: r.request == route.request):
+            route.fulfill(response=answer)
+        page.wait_for_timeout(500)
+
+    assert page.evaluate("sessionStorage.getItem('todo.refreshToken')") is None
+    expect(page.locator("#account")).to_be_hidden()
+    expect(status(page)).to_have_text("You are signed out.")
+    assert api_after_sign_out == [], "the app went on calling the API after the sign-out"
+    page.reload()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()

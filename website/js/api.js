@@ -56,8 +56,9 @@ export async function request(method, path, body) {
   if (response.status === 401) {
     try {
       await session.refresh();
-    } catch {
-      session.expire();
+    } catch (error) {
+      // A sign-out while renewing has ended the session already, with its own message.
+      if (!(error instanceof session.SessionEnded)) session.expire();
       throw new ApiError(401, "Unauthorized", FALLBACK[401]);
     }
     response = await send(method, path, body, await session.idToken());

@@ -16,7 +16,17 @@ const EARLY_SECONDS = 60;
 let tokens = null; // { idToken, accessToken, refreshToken, expiresAt (ms), email }
 let timer = 0;
 let inflight = null;
+// Bumped when a session ends: a renewal that was already on its way must not bring it back.
+let generation = 0;
 const listeners = new Set();
+
+// A renewal's answer that arrived after the session it belonged to had ended: it is dropped.
+export class SessionEnded extends Error {
+  constructor() {
+    super("The session ended while it was being renewed.");
+    this.name = "SessionEnded";
+  }
+}
 
 function decodePayload(jwt) {
   try {
@@ -46,7 +56,9 @@ function schedule() {
   if (!tokens) return;
   const delay = Math.max(5_000, tokens.expiresAt - Date.now() - EARLY_SECONDS * 1000);
   timer = setTimeout(() => {
-    refresh().catch(() => end("expired"));
+    refresh().catch((error) => {
+      if (!(error instanceof SessionEnded)) end("expired");
+    });
   }, Math.min(delay, 2_147_000_000));
 }
 
@@ -67,6 +79,8 @@ function accept(result, email) {
 }
 
 function end(reason) {
+  generation += 1;
+  inflight = null;
   clearTimeout(timer);
   const had = tokens !== null;
   tokens = null;
@@ -99,14 +113,20 @@ export function refresh() {
     const refreshToken = tokens?.refreshToken || storage()?.getItem(REFRESH_KEY);
     if (!refreshToken) return Promise.reject(new Error("not signed in"));
     const previousEmail = tokens?.email || storage()?.getItem(EMAIL_KEY) || "";
-    inflight = cognito
+    const started = generation;
+    const renewal = cognito
       .refreshAuth(refreshToken)
       .then((result) => {
+        if (started !== generation) throw new SessionEnded();
         accept({ ...result, RefreshToken: result.RefreshToken || refreshToken }, previousEmail);
       })
+      .catch((error) => {
+        throw started === generation ? error : new SessionEnded();
+      })
       .finally(() => {
-        inflight = null;
+        if (inflight === renewal) inflight = null;
       });
+    inflight = renewal;
   }
   return inflight;
 }
