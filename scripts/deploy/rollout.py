@@ -9,7 +9,7 @@ failure even when the stack update succeeded.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,7 +20,7 @@ from rich.table import Table
 
 from scripts.deploy import image
 from scripts.deploy.aws import Client
-from scripts.deploy.changeset import TemplateSource, change_set_type, guard_data_loss
+from scripts.deploy.changeset import Row, TemplateSource, change_set_type, guard_data_loss
 from scripts.deploy.errors import (
     DeployFailed,
     Interrupted,
@@ -279,6 +279,22 @@ def image_tag_parameters(stack: dict[str, Any], key: str, tag: str) -> list[dict
     ]
 
 
+def rollout_resources(service: str) -> frozenset[str]:
+    """What a new image tag changes: the task definition (replaced), the service that runs it,
+    and the scalable target whose bounds depend on the tag (`bootstrap` or not)."""
+    p = prefix(service)
+    return frozenset({f"{p}TaskDefinition", f"{p}Service", f"{p}ScalableTarget"})
+
+
+def unexpected_changes(rows: Sequence[Row], service: str) -> list[str]:
+    """Logical IDs in the change set that an image-tag change does not explain.
+
+    A prefix match would hide e.g. FilesTable or FilesBucket behind `Files`.
+    """
+    expected = rollout_resources(service)
+    return [r.logical_id for r in rows if r.logical_id not in expected]
+
+
 def run_deploy_service(
     ctx: Context,
     service: str,
@@ -330,7 +346,7 @@ def run_deploy_service(
         f"{service} service image {image_tag}",
     )
     guard_data_loss(plan.change_set, plan.rows, allow=False)
-    others = [r.logical_id for r in plan.rows if not r.logical_id.startswith(prefix(service))]
+    others = unexpected_changes(plan.rows, service)
     if others:
         # Same template, same values: what else changes comes from values CloudFormation
         # resolves on every update (SSM parameters such as the ECS-optimized AMI).

@@ -9,8 +9,9 @@ from typing import Any
 import pytest
 
 from scripts.deploy.aws import Clients
+from scripts.deploy.changeset import classify
 from scripts.deploy.errors import Interrupted, InvalidImageTag, NoChanges, RolloutFailed
-from scripts.deploy.rollout import assess, run_deploy_service
+from scripts.deploy.rollout import assess, run_deploy_service, unexpected_changes
 from tests.scripts import fakes
 
 CORE = "todo-dev-core"
@@ -448,3 +449,26 @@ def test_ctrl_c_while_watching_ecs_says_the_rollout_goes_on(tmp_path: Path) -> N
     assert f"its deployment of {NEW_TAG} goes on" in message
     for stub in stubs.values():
         stub.assert_no_pending_responses()  # no diagnosis: nothing has failed
+
+
+def test_only_the_services_rollout_resources_go_unremarked() -> None:
+    """`FilesBucket`, `FilesTable`, `MainRepository` share the service's prefix but are no part
+    of an image rollout: a change to them is pointed out like any other."""
+    rows = classify(
+        [
+            fakes.change(
+                "Modify", "FilesTaskDefinition", "AWS::ECS::TaskDefinition", replacement="True"
+            ),
+            fakes.change("Modify", "FilesService", "AWS::ECS::Service"),
+            fakes.change(
+                "Modify", "FilesScalableTarget", "AWS::ApplicationAutoScaling::ScalableTarget"
+            ),
+            fakes.change(
+                "Modify", "FilesBucket", "AWS::S3::Bucket", details=[("CorsConfiguration", "Never")]
+            ),
+            fakes.change("Modify", "FilesBucketPolicy", "AWS::S3::BucketPolicy"),
+            fakes.change("Modify", "MainService", "AWS::ECS::Service"),
+        ]
+    )
+    assert unexpected_changes(rows, "files") == ["FilesBucket", "FilesBucketPolicy", "MainService"]
+    assert unexpected_changes(rows[:3], "files") == []
