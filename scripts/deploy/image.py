@@ -35,7 +35,9 @@ def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def ensure_clean_tree(repo: Path) -> None:
-    done = _git(repo, "status", "--porcelain")
+    # Untracked files end up in the build context too; ask for them explicitly, because a
+    # user's `status.showUntrackedFiles=no` would otherwise hide them from --porcelain.
+    done = _git(repo, "status", "--porcelain", "--untracked-files=normal")
     if done.returncode != 0:
         raise DeployFailed(f"{repo} is not a git work tree: {done.stderr.strip()}")
     dirty = done.stdout.splitlines()

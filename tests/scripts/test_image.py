@@ -56,6 +56,14 @@ def test_dirty_tree_is_refused(repo: Path, change: str) -> None:
         image.ensure_clean_tree(repo)
 
 
+def test_untracked_files_count_even_when_git_is_told_to_hide_them(repo: Path) -> None:
+    git(repo, "config", "status.showUntrackedFiles", "no")
+    (repo / "app").mkdir()
+    (repo / "app" / "new_module.py").write_text("print('not committed')\n")
+    with pytest.raises(DirtyTree, match=r"\?\? app/"):
+        image.ensure_clean_tree(repo)
+
+
 def test_deploy_service_refuses_a_dirty_tree_before_any_aws_call(repo: Path) -> None:
     (repo / "README.md").write_text("changed\n")
     cfn, stub = fakes.stubbed("cloudformation")  # no responses: any call would fail the test
