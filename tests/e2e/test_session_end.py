@@ -114,3 +114,15 @@ def test_a_renewal_answered_after_sign_out_does_not_sign_back_in(open_tab: Any, 
     assert api_after_sign_out == [], "the app went on calling the API after the sign-out"
     page.reload()
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+
+
+def test_a_malformed_todo_link_says_not_found(open_tab: Any, site: Site) -> None:
+    tab: Tab = open_tab()
+    page = tab.page
+    sign_up(tab, f"link-{uuid.uuid4().hex[:8]}@example.com")
+    with tab.watch.allow_status(404):
+        page.goto(site.url + "#/todos/%E0%A4%A")  # a truncated percent-encoding
+        expect(page.get_by_role("heading", level=1)).to_have_text("Not found")
+        expect(page.get_by_role("alert")).to_contain_text("not found")
+    page.get_by_role("link", name="Back to the list").click()
+    expect(page.get_by_role("heading", name="My to-dos")).to_be_visible()

@@ -21,9 +21,19 @@ let pending = null; // { email, password }
 function route() {
   const hash = location.hash.replace(/^#/, "") || "/";
   const match = /^\/todos\/([^/]+)$/.exec(hash);
-  if (match) return { view: "details", id: decodeURIComponent(match[1]) };
+  if (match) return { view: "details", id: decodeId(match[1]) };
   if (hash === "/signin" || hash === "/signup" || hash === "/confirm") return { view: hash.slice(1) };
   return { view: "list" };
+}
+
+// A mistyped or truncated link ("%E0%A4") must not break the router: kept as typed, it names no
+// to-do, and the details view says "Not found".
+function decodeId(raw) {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
 }
 
 // Programmatic navigation keeps the message that explains it; a person's own navigation
