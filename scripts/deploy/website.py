@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import Progress
 
 from scripts.deploy.aws import Client
-from scripts.deploy.errors import MissingOutput
+from scripts.deploy.errors import DeployFailed, MissingOutput
 from scripts.deploy.params import ROOT
 
 WEBSITE_DIR = ROOT / "website"
@@ -115,9 +115,15 @@ def delete_keys(s3: Client, bucket: str, keys: Iterable[str]) -> list[str]:
         result = s3.delete_objects(
             Bucket=bucket, Delete={"Objects": [{"Key": k} for k in batch], "Quiet": True}
         )
-        if result.get("Errors"):
-            first = result["Errors"][0]
-            raise RuntimeError(f"could not delete {first['Key']}: {first['Message']}")
+        errors = result.get("Errors") or []
+        if errors:
+            # DeleteObjects answers 200 and lists per-key failures (AccessDenied, ...).
+            first = errors[0]
+            raise DeployFailed(
+                f"could not delete {len(errors)} stale object(s) from s3://{bucket}, e.g. "
+                f"{first['Key']}: {first.get('Code', '')} {first.get('Message', '')}".rstrip()
+                + "; the new files are uploaded, the CloudFront cache was not invalidated"
+            )
     return ordered
 
 
