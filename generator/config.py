@@ -85,6 +85,8 @@ class Settings:
     subnet_host_bits: int = 12
     # Dynamic host ports that ECS picks in bridge mode (Linux ephemeral range).
     ephemeral_ports: tuple[int, int] = (32768, 65535)
+    # The HTTP methods the API routes to the services (never OPTIONS: see generator/core/api.py).
+    api_methods: tuple[str, ...] = ("GET", "POST", "PATCH", "DELETE")
     alb_listener_port: int = 80
     container_port: int = 8080
     # The numeric user the containers run as (also created in the images).

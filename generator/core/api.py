@@ -28,7 +28,11 @@ from generator.core.network import Network
 from generator.core.observability import Logs
 from generator.core.security import Security
 
-ROUTES = ("ANY /todos", "ANY /todos/{proxy+}")
+# Every route names its methods: none may match OPTIONS. A browser sends its CORS preflight
+# (OPTIONS, without the token) before each authorized call; API Gateway answers it from the CORS
+# configuration only while no route matches it. An `ANY` route would match it and send it to the
+# JWT authorizer, which answers 401, and the browser would then refuse the real request.
+ROUTE_PATHS = {"Todos": "/todos", "TodosProxy": "/todos/{proxy+}"}  # logical-ID part -> path
 STAGE = "$default"
 
 ACCESS_LOG_FORMAT = json.dumps(
@@ -70,6 +74,8 @@ def add_api(
     lb: LoadBalancing,
     logs: Logs,
 ) -> HttpApi:
+    if {"ANY", "OPTIONS"} & set(settings.api_methods):
+        raise ValueError("a route on ANY or OPTIONS would send CORS preflights to the authorizer")
     rate = t.add_parameter(
         Parameter(
             "ApiThrottlingRateLimit",
@@ -98,7 +104,7 @@ def add_api(
             # API Gateway answers CORS preflights itself, for the website's origin only.
             CorsConfiguration=Cors(
                 AllowOrigins=[Ref(data.website_origin)],
-                AllowMethods=["DELETE", "GET", "OPTIONS", "PATCH", "POST"],
+                AllowMethods=sorted({*settings.api_methods, "OPTIONS"}),
                 AllowHeaders=["authorization", "content-type"],
                 ExposeHeaders=["retry-after"],
                 AllowCredentials=False,
@@ -148,15 +154,16 @@ def add_api(
     routes = tuple(
         t.add_resource(
             Route(
-                f"HttpApiRoute{'Todos' if key == ROUTES[0] else 'TodosProxy'}",
+                f"HttpApiRoute{method.capitalize()}{part}",
                 ApiId=Ref(api),
-                RouteKey=key,
+                RouteKey=f"{method} {path}",
                 AuthorizationType="JWT",
                 AuthorizerId=Ref(authorizer),
                 Target=Sub(f"integrations/${{{integration.title}}}"),
             )
         )
-        for key in ROUTES
+        for part, path in ROUTE_PATHS.items()
+        for method in settings.api_methods
     )
     stage = t.add_resource(
         Stage(

@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from generator.config import Settings
+from generator.core import build
 from tests.generator.conftest import props, resolve, resources, target
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,11 +50,49 @@ def unauthorized_routes(template: dict[str, Any]) -> list[str]:
 
 def test_every_route_requires_a_cognito_jwt(core_template: dict[str, Any]) -> None:
     routes = resources(core_template, "AWS::ApiGatewayV2::Route")
-    assert sorted(r["Properties"]["RouteKey"] for r in routes.values()) == [
-        "ANY /todos",
-        "ANY /todos/{proxy+}",
-    ]
+    assert sorted(r["Properties"]["RouteKey"] for r in routes.values()) == sorted(
+        f"{method} {path}"
+        for method in ("GET", "POST", "PATCH", "DELETE")
+        for path in ("/todos", "/todos/{proxy+}")
+    )
     assert unauthorized_routes(core_template) == []
+
+
+def preflight_routes(template: dict[str, Any]) -> list[str]:
+    """Routes that a browser's CORS preflight (OPTIONS, no token) would match.
+
+    API Gateway answers a preflight from the CORS configuration only while no route matches it;
+    a matching route with the JWT authorizer answers 401 and the browser refuses the real call.
+    """
+    return sorted(
+        key
+        for r in resources(template, "AWS::ApiGatewayV2::Route").values()
+        if (key := r["Properties"]["RouteKey"]) == "$default"
+        or key.split(" ", 1)[0] in ("ANY", "OPTIONS")
+    )
+
+
+def test_no_route_takes_the_browsers_cors_preflight(core_template: dict[str, Any]) -> None:
+    assert preflight_routes(core_template) == []
+    # The preflight admits every method that a route takes.
+    cors = props(core_template, "HttpApi")["CorsConfiguration"]
+    methods = {
+        r["Properties"]["RouteKey"].split(" ", 1)[0]
+        for r in resources(core_template, "AWS::ApiGatewayV2::Route").values()
+    }
+    assert methods <= set(cors["AllowMethods"])
+
+
+def test_the_preflight_check_catches_an_any_route(core_template: dict[str, Any]) -> None:
+    broken = copy.deepcopy(core_template)
+    route = next(iter(resources(broken, "AWS::ApiGatewayV2::Route").values()))
+    route["Properties"]["RouteKey"] = "ANY /todos"
+    assert preflight_routes(broken) == ["ANY /todos"]
+
+
+def test_the_generator_refuses_a_route_on_any_or_options() -> None:
+    with pytest.raises(ValueError, match="preflight"):
+        build(Settings(api_methods=("GET", "ANY")))
 
 
 def test_the_route_check_catches_an_open_route(core_template: dict[str, Any]) -> None:
