@@ -18,6 +18,7 @@ drops it from the (sparse) index: it vanishes from lists at once.
 from __future__ import annotations
 
 import time
+import unicodedata
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
@@ -45,6 +46,15 @@ _deserializer = TypeDeserializer()
 
 def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def search_form(text: str) -> str:
+    """The caseless, normalised form both the stored title copy and the needle are compared in.
+
+    NFKC before and after case folding (Unicode's caseless matching): "Café" typed with a
+    combining accent, or "TODO" in full-width letters, matches a search for "café" or "todo".
+    """
+    return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
 def status_part(completed: bool) -> int:
@@ -93,7 +103,7 @@ class TodoStore:
             "userID": {"S": sub},
             "todoID": {"S": todo_id},
             "title": {"S": title},
-            "titleSearch": {"S": title.casefold()},
+            "titleSearch": {"S": search_form(title)},
             "description": {"S": description},
             "notes": {"S": ""},
             "completed": {"BOOL": False},
@@ -130,7 +140,7 @@ class TodoStore:
         if "title" in changes:
             sets += ["title = :title", "titleSearch = :titleSearch"]
             values[":title"] = {"S": changes["title"]}
-            values[":titleSearch"] = {"S": changes["title"].casefold()}
+            values[":titleSearch"] = {"S": search_form(changes["title"])}
         for name in ("description", "notes"):
             if name in changes:
                 sets.append(f"{name} = :{name}")
@@ -174,7 +184,7 @@ class TodoStore:
     def page(
         self, sub: str, limit: int, search: str, cursor: str
     ) -> tuple[list[dict[str, Any]], str | None]:
-        needle = search.casefold()
+        needle = search_form(search)
         params: dict[str, Any] = {
             "TableName": self.todos_table,
             "IndexName": self.list_index,

@@ -211,3 +211,24 @@ def test_search_is_a_literal_case_insensitive_substring(api: Api) -> None:
         ["Call the Bank", "bank holiday", "Regex .* stays literal", "paren ( too", "other"]
     )
     assert api.get("/todos", params={"search": "x" * 201}).status_code == 400
+
+
+FULL_WIDTH_TODO = "\uff34\uff2f\uff24\uff2f"
+
+
+def test_search_ignores_unicode_normalisation_differences(api: Api) -> None:
+    # The same words in other code points: a combining accent (as macOS file names and some
+    # keyboards produce), full-width letters, a ligature, and a German sharp s.
+    decomposed = api.create(title="Cafe\u0301 order")
+    api.create(title=FULL_WIDTH_TODO + " list")
+    api.create(title="O\ufb03ce supplies")
+    api.create(title="Straße works")
+    api.patch(f"/todos/{decomposed['todoId']}", json={"title": "Cafe\u0301 orders"})
+
+    def search(text: str) -> list[str]:
+        return [t["title"] for t in api.all_todos(search=text)]
+
+    assert search("CAFÉ") == ["Cafe\u0301 orders"]  # titles are returned exactly as stored
+    assert search("todo") == [FULL_WIDTH_TODO + " list"]
+    assert search("office") == ["O\ufb03ce supplies"]
+    assert search("STRASSE") == ["Straße works"]
