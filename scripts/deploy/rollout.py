@@ -125,7 +125,7 @@ def assess(service: dict[str, Any], expected_task_definition: str | None) -> Ass
 def watch_rollout(
     ecs: Client,
     ref: ServiceRef,
-    expected_task_definition: str | None,
+    expected_task_definition: str,
     console: Console,
     *,
     poll_seconds: float,
@@ -253,14 +253,26 @@ def _print_last_log_lines(
         console.print(f"  {event['message'].rstrip()}", markup=False, highlight=False)
 
 
-def expected_task_definition(cfn: Client, core: str, service: str) -> str | None:
+def expected_task_definition(cfn: Client, core: str, service: str) -> str:
+    """The task definition the stack now names: the one ECS must end up running.
+
+    Without it the PRIMARY deployment would be taken as the target, and after a circuit-breaker
+    rollback that is the old task definition: a failed rollout would look like success.
+    """
+    logical_id = f"{prefix(service)}TaskDefinition"
     try:
-        detail = cfn.describe_stack_resource(
-            StackName=core, LogicalResourceId=f"{prefix(service)}TaskDefinition"
-        )["StackResourceDetail"]
-    except ClientError:
-        return None
-    return str(detail.get("PhysicalResourceId")) or None
+        detail = cfn.describe_stack_resource(StackName=core, LogicalResourceId=logical_id)[
+            "StackResourceDetail"
+        ]
+    except ClientError as exc:
+        raise RolloutFailed(
+            f"stack {core}: cannot read {logical_id} to know which task definition ECS must "
+            f"run ({_error(exc)}); check the rollout with `make status`"
+        ) from exc
+    physical_id = str(detail.get("PhysicalResourceId") or "")
+    if not physical_id:
+        raise RolloutFailed(f"stack {core}: {logical_id} has no physical ID yet")
+    return physical_id
 
 
 def image_tag_parameters(stack: dict[str, Any], key: str, tag: str) -> list[dict[str, Any]]:

@@ -94,7 +94,11 @@ def service(*deployments: dict[str, Any], events: tuple[str, ...] = ()) -> dict[
 
 
 def stub_stack_update(
-    cfn_stub: Any, extra: tuple[dict[str, Any], ...] = (), current: dict[str, str] = PARAMETERS
+    cfn_stub: Any,
+    extra: tuple[dict[str, Any], ...] = (),
+    current: dict[str, str] = PARAMETERS,
+    *,
+    task_definition_readable: bool = True,
 ) -> None:
     """Everything CloudFormation does: only MainServiceImageTag changes, UPDATE_COMPLETE."""
     cfn_stub.add_response(
@@ -167,6 +171,15 @@ def stub_stack_update(
         "describe_stacks", fakes.stack(CORE, "UPDATE_COMPLETE", parameters=updated, outputs=OUTPUTS)
     )
     cfn_stub.add_response("describe_stack_events", {"StackEvents": events})
+    if not task_definition_readable:
+        cfn_stub.add_client_error(
+            "describe_stack_resource",
+            service_error_code="AccessDenied",
+            service_message="User: arn:aws:sts::123456789012:assumed-role/deploy/ci is not "
+            "authorized to perform: cloudformation:DescribeStackResource",
+            http_status_code=403,
+        )
+        return
     cfn_stub.add_response(
         "describe_stack_resource",
         {
@@ -472,3 +485,20 @@ def test_only_the_services_rollout_resources_go_unremarked() -> None:
     )
     assert unexpected_changes(rows, "files") == ["FilesBucket", "FilesBucketPolicy", "MainService"]
     assert unexpected_changes(rows[:3], "files") == []
+
+
+def test_a_rollout_is_never_judged_without_the_new_task_definition(tmp_path: Path) -> None:
+    """If the stack's task definition cannot be read, the PRIMARY deployment must not be taken
+    as the target: after a circuit-breaker rollback it runs the old task definition."""
+    all_clients, stubs = clients()
+    stub_stack_update(stubs["cloudformation"], task_definition_readable=False)
+    # The rollback has already finished: only the old task definition runs.
+    stubs["ecs"].add_response(
+        "describe_services",
+        service(deployment("PRIMARY", TD_OLD, "COMPLETED", running=2)),
+    )
+    stubs["ecs"].add_response("list_tasks", {"taskArns": []})
+    stubs["elbv2"].add_response("describe_target_health", {"TargetHealthDescriptions": []})
+    ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
+    with pytest.raises(RolloutFailed, match="cannot read MainTaskDefinition"):
+        run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=Pushed())
