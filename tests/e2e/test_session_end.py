@@ -126,3 +126,26 @@ def test_a_malformed_todo_link_says_not_found(open_tab: Any, site: Site) -> None
         expect(page.get_by_role("alert")).to_contain_text("not found")
     page.get_by_role("link", name="Back to the list").click()
     expect(page.get_by_role("heading", name="My to-dos")).to_be_visible()
+
+
+def test_an_empty_file_is_refused_in_words_before_any_request(
+    open_tab: Any, site: Site, tmp_path: Path
+) -> None:
+    tab: Tab = open_tab()
+    page = tab.page
+    sign_up(tab, f"empty-{uuid.uuid4().hex[:8]}@example.com")
+    create_todo(page, "With an empty file")
+    todo_list(page).get_by_role("link", name="With an empty file").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("With an empty file")
+    empty = tmp_path / "empty.txt"
+    empty.write_bytes(b"")
+    registrations: list[str] = []
+    page.on("request", lambda r: registrations.append(r.url) if r.method == "POST" else None)
+    page.get_by_label("Choose a file").set_input_files(str(empty))
+    page.get_by_role("button", name="Upload").click()
+    expect(page.get_by_role("alert")).to_have_text(
+        "empty.txt is empty: there is nothing to upload."
+    )
+    expect(page.get_by_label("Choose a file")).to_be_focused()
+    assert registrations == []
+    expect(page.locator("#files-empty")).to_be_visible()

@@ -555,6 +555,13 @@ $("upload-form").addEventListener("submit", (event) => {
   const form = event.currentTarget;
   if (!details.todo || !validate(form)) return;
   const file = $("file-input").files[0];
+  if (file.size === 0) {
+    // The API registers only files with content (S3 pins the exact size); say so in words.
+    fail(`${file.name} is empty: there is nothing to upload.`);
+    $("file-input").setAttribute("aria-invalid", "true");
+    $("file-input").focus();
+    return;
+  }
   const todoId = model.todoId(details.todo);
   const progress = $("upload-progress");
   const percent = $("upload-percent");
