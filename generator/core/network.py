@@ -58,13 +58,23 @@ class Network:
 
 
 def add_network(t: Template, settings: Settings, encryption: Encryption) -> Network:
+    # Fn::Cidr cuts 2 x AZ subnets of a fixed size (subnet_host_bits) out of the VPC and fails
+    # the deployment when they do not fit: admit only the prefixes they fit in (a VPC is /16 at
+    # most). CloudFormation has no arithmetic to size the subnets from the prefix instead.
+    subnet_count = 2 * settings.availability_zones
+    smallest = 32 - settings.subnet_host_bits - (subnet_count - 1).bit_length()
+    prefixes = "|".join(str(prefix) for prefix in range(16, smallest + 1))
     vpc_cidr = t.add_parameter(
         Parameter(
             "VpcCidr",
             Type="String",
             Default="10.0.0.0/16",
-            AllowedPattern=r"^(\d{1,3}\.){3}\d{1,3}/(1[6-9]|2[0-4])$",
-            Description="CIDR of the stack's VPC (/16 to /24); each subnet takes 1/16 of it",
+            AllowedPattern=rf"^(\d{{1,3}}\.){{3}}\d{{1,3}}/({prefixes})$",
+            ConstraintDescription=f"an IPv4 CIDR of prefix length 16 to {smallest}",
+            Description=(
+                f"CIDR of the stack's VPC (/16 to /{smallest}); each of its {subnet_count} "
+                f"subnets is a /{32 - settings.subnet_host_bits}"
+            ),
         )
     )
     nat_mode = t.add_parameter(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from typing import Any
 
 import pytest
@@ -160,6 +161,25 @@ def test_ec2_services_run_behind_the_container_instance_group(deployed: dict[str
             assert vpc["AssignPublicIp"] == "DISABLED"
             assert {target(g) for g in vpc["SecurityGroups"]} == {"TaskSecurityGroup"}
             assert all(str(target(s)).startswith("PrivateSubnet") for s in vpc["Subnets"])
+
+
+def test_every_vpc_cidr_the_parameter_admits_holds_the_subnets(
+    core_template: dict[str, Any],
+) -> None:
+    """Fn::Cidr fails the deployment when the subnets it is asked for do not fit in the VPC."""
+    pattern = core_template["Parameters"]["VpcCidr"]["AllowedPattern"]
+    cuts = set()
+    for subnet in resources(core_template, "AWS::EC2::Subnet").values():
+        _, cidr = subnet["Properties"]["CidrBlock"]["Fn::Select"]
+        vpc, count, host_bits = cidr["Fn::Cidr"]
+        assert vpc == {"Ref": "VpcCidr"}
+        cuts.add((int(count), int(host_bits)))
+    ((count, host_bits),) = cuts
+    admitted = [p for p in range(33) if re.fullmatch(pattern, f"10.0.0.0/{p}")]
+    assert admitted, pattern
+    for prefix in admitted:
+        assert 2 ** (32 - prefix) >= count * 2**host_bits, f"/{prefix} cannot hold the subnets"
+    assert re.fullmatch(pattern, core_template["Parameters"]["VpcCidr"]["Default"])
 
 
 def test_subnets_never_hand_out_public_addresses(deployed: dict[str, Any]) -> None:
