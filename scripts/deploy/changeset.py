@@ -300,6 +300,7 @@ class Row:
     details: str
     data_loss: bool
     security: bool
+    consequence: str = ""  # for data-loss rows: what happens to the old resource's data
 
 
 def is_stateful(resource_type: str) -> bool:
@@ -328,6 +329,32 @@ def _detail_text(change: dict[str, Any]) -> tuple[str, set[str]]:
     return ", ".join(parts), names
 
 
+# ResourceChange.PolicyAction: what the DeletionPolicy / UpdateReplacePolicy does to the old
+# resource. Retain does not make a replacement safe: the data stays in a resource the stack no
+# longer manages, and the stack (and the app, through its outputs) moves to a new, empty one.
+_CONSEQUENCES = {
+    "ReplaceAndRetain": "the stack moves to a new, empty resource; the old one keeps its data "
+    "but is detached from the stack",
+    "ReplaceAndDelete": "the stack moves to a new, empty resource; the old one and its data are "
+    "deleted",
+    "ReplaceAndSnapshot": "the stack moves to a new, empty resource; the old one is deleted "
+    "after a snapshot",
+    "Retain": "removed from the stack; the resource and its data stay behind, unmanaged",
+    "Delete": "deleted with its data",
+    "Snapshot": "deleted after a snapshot",
+}
+
+
+def consequence(action: str, replacement: str, policy_action: str | None) -> str:
+    if policy_action in _CONSEQUENCES:
+        return _CONSEQUENCES[policy_action]
+    if action == "Remove":
+        return "removed from the stack"
+    if replacement == "Conditional":
+        return "may be replaced by a new, empty resource"
+    return "replaced by a new, empty resource"
+
+
 def classify(changes: Iterable[dict[str, Any]]) -> list[Row]:
     rows: list[Row] = []
     for change in changes:
@@ -347,6 +374,7 @@ def classify(changes: Iterable[dict[str, Any]]) -> list[Row]:
         destroys = action == "Remove" or (
             action == "Modify" and replacement in ("True", "Conditional")
         )
+        data_loss = destroys and is_stateful(rtype)
         rows.append(
             Row(
                 action=action,
@@ -354,8 +382,11 @@ def classify(changes: Iterable[dict[str, Any]]) -> list[Row]:
                 resource_type=rtype,
                 replacement=replacement or "-",
                 details=text,
-                data_loss=destroys and is_stateful(rtype),
+                data_loss=data_loss,
                 security=is_security_type(rtype) or bool(names & SECURITY_PROPERTIES),
+                consequence=consequence(action, replacement, rc.get("PolicyAction"))
+                if data_loss
+                else "",
             )
         )
     return rows
@@ -404,17 +435,17 @@ def guard_data_loss(change_set: ChangeSet, rows: Sequence[Row], allow: bool) -> 
     loss = [r for r in rows if r.data_loss]
     if not loss:
         return
-    listed = ", ".join(
-        f"{r.logical_id} ({r.resource_type}, {r.action}"
+    listed = "".join(
+        f"\n  {r.logical_id} ({r.resource_type}, {r.action}"
         + (f", replacement {r.replacement}" if r.action == "Modify" else "")
-        + ")"
+        + f"): {r.consequence}"
         for r in loss
     )
     if allow:
         return
     raise DataLossRefused(
         f"change set {change_set.name} for stack {change_set.stack} would replace or remove "
-        f"stateful resources: {listed}. Their data would be lost or orphaned. If that is "
+        f"stateful resources:{listed}\nIf that is "
         "intended, re-run with --allow-data-loss (make ... ALLOW_DATA_LOSS=1); the change set "
         "is kept for review in the CloudFormation console"
     )

@@ -148,7 +148,11 @@ def test_reads_every_page_and_refuses_a_table_replacement(dirs: tuple[Path, Path
         run_deploy(ctx, "core", auto_approve=True, allow_data_loss=False)
     stub.assert_no_pending_responses()  # all three pages were read; nothing was executed
     message = str(raised.value)
-    assert "TodosTable (AWS::DynamoDB::Table, Modify, replacement True)" in message
+    # Retain keeps the old table's data, but the stack moves to a new, empty table: still loss.
+    assert (
+        "TodosTable (AWS::DynamoDB::Table, Modify, replacement True): the stack moves to a new, "
+        "empty resource; the old one keeps its data but is detached from the stack"
+    ) in message
     assert NAME in message
     assert CORE in message
     assert "--allow-data-loss" in message
@@ -212,7 +216,11 @@ def test_removing_a_bucket_is_data_loss_and_a_security_change_is_flagged() -> No
             fakes.change("Remove", "MainTaskDefinition", "AWS::ECS::TaskDefinition"),
         ]
     )
-    with pytest.raises(DataLossRefused, match=r"FilesBucket \(AWS::S3::Bucket, Remove\)"):
+    with pytest.raises(
+        DataLossRefused,
+        match=r"FilesBucket \(AWS::S3::Bucket, Remove\): removed from the stack; the resource "
+        "and its data stay behind, unmanaged",
+    ):
         guard_data_loss(ChangeSet(CORE, NAME, "id", "stack-id", "UPDATE"), rows, allow=False)
     guard_data_loss(ChangeSet(CORE, NAME, "id", "stack-id", "UPDATE"), rows, allow=True)
     flagged = {r.logical_id: (r.data_loss, r.security) for r in rows}
