@@ -153,6 +153,26 @@ def first_failure(
     return None
 
 
+def stack_level_reason(events: list[dict[str, Any]]) -> str | None:
+    """Why the stack itself started rolling back, when no resource failed.
+
+    Some failures have no *_FAILED resource event: e.g. "Export ... cannot be updated as it is
+    in use by ..." shows only as the reason of the stack's own UPDATE_ROLLBACK_IN_PROGRESS.
+    """
+    for event in events:
+        status = event.get("ResourceStatus", "")
+        reason = event.get("ResourceStatusReason") or ""
+        if (
+            event.get("ResourceType") == NESTED_STACK
+            and event.get("LogicalResourceId") == event.get("StackName")
+            and (status.endswith("ROLLBACK_IN_PROGRESS") or status.endswith("_FAILED"))
+            and reason
+            and reason != "User Initiated"
+        ):
+            return f"{event.get('LogicalResourceId')} ({status}): {reason}"
+    return None
+
+
 def all_events(cfn: Client, stack: str, since: datetime | None) -> list[dict[str, Any]]:
     """A stack's events at or after `since`, oldest first."""
     collected: list[dict[str, Any]] = []
@@ -214,8 +234,11 @@ def wait_for_stack(
     if status in SUCCESS:
         console.print(f"[green]{stream.stack}: {status}[/green] in {elapsed:.0f} s")
         return WaitResult(status, stack)
-    reason = first_failure(cfn, all_new, stream.started) or stack.get(
-        "StackStatusReason", "no reason given"
+    reason = (
+        first_failure(cfn, all_new, stream.started)
+        or stack_level_reason(all_new)
+        or stack.get("StackStatusReason")
+        or "no reason given"
     )
     message = f"stack {stream.stack} ended {status} after {elapsed:.0f} s. First failure: {reason}"
     if status == "DELETE_COMPLETE":

@@ -244,3 +244,34 @@ def test_a_stack_that_vanished_by_name_is_a_clear_failure() -> None:
     time = fakes.FakeTime()
     with pytest.raises(DeployFailed, match=f"stack {CORE} no longer exists: it was deleted"):
         wait_for_stack(cfn, EventStream(cfn, CORE), out, sleep=time.sleep, clock=time.clock)
+
+
+def test_a_rollback_without_a_failed_resource_reports_the_stacks_own_reason() -> None:
+    """An export still imported elsewhere fails the update with no *_FAILED resource event: the
+    reason is only on the stack's UPDATE_ROLLBACK_IN_PROGRESS event, and the final
+    DescribeStacks carries no StackStatusReason."""
+    cfn, stub = fakes.stubbed("cloudformation")
+    stack_type = "AWS::CloudFormation::Stack"
+    reason = f"Export {CORE}-FilesBucketName cannot be updated as it is in use by todo-dev-reports"
+    before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -600)
+    events = [
+        fakes.event(CORE, CORE, stack_type, "UPDATE_IN_PROGRESS", 1, reason="User Initiated"),
+        fakes.event(CORE, "FilesBucket", "AWS::S3::Bucket", "UPDATE_IN_PROGRESS", 3),
+        fakes.event(CORE, "FilesBucket", "AWS::S3::Bucket", "UPDATE_COMPLETE", 9),
+        fakes.event(CORE, CORE, stack_type, "UPDATE_ROLLBACK_IN_PROGRESS", 12, reason=reason),
+        fakes.event(CORE, "FilesBucket", "AWS::S3::Bucket", "UPDATE_COMPLETE", 20),
+        fakes.event(CORE, CORE, stack_type, "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS", 21),
+        fakes.event(CORE, CORE, stack_type, "UPDATE_ROLLBACK_COMPLETE", 22),
+    ]
+    stub.add_response("describe_stack_events", {"StackEvents": [before]})
+    stub.add_response("describe_stack_events", {"StackEvents": fakes.newest_first(before, *events)})
+    stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_ROLLBACK_COMPLETE"))
+    stub.add_response("describe_stack_events", {"StackEvents": fakes.newest_first(before, *events)})
+    stream = EventStream(cfn, CORE)
+    stream.mark_seen()
+    out, _ = fakes.console()
+    time = fakes.FakeTime()
+    with pytest.raises(DeployFailed) as raised:
+        wait_for_stack(cfn, stream, out, sleep=time.sleep, clock=time.clock)
+    stub.assert_no_pending_responses()
+    assert f"First failure: {CORE} (UPDATE_ROLLBACK_IN_PROGRESS): {reason}" in str(raised.value)
