@@ -271,6 +271,14 @@ def create_change_set(
             raise NoChanges(
                 f"stack {stack}: no changes to deploy (change set {name} deleted: {reason})"
             ) from exc
+        if status in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+            # The waiter gave up (MaxAttempts), not CloudFormation.
+            waited = WAITER_CONFIG["Delay"] * WAITER_CONFIG["MaxAttempts"]
+            raise DeployFailed(
+                f"stack {stack}: change set {name} is still {status} after {waited} s; "
+                "CloudFormation may yet finish it: review it in the console (execute it there) "
+                "or run the command again"
+            ) from exc
         raise DeployFailed(f"stack {stack}: change set {name} is {status}: {reason}") from exc
     return ChangeSet(
         stack=stack,

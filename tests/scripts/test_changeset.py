@@ -18,6 +18,7 @@ from scripts.deploy.errors import (
     ApprovalRequired,
     ArtifactBucketRequired,
     DataLossRefused,
+    DeployFailed,
     Interrupted,
     NoChanges,
     StackBlocked,
@@ -591,3 +592,26 @@ def test_stacks_that_cannot_be_updated_are_refused_with_the_way_out(
     message = str(raised.value)
     assert message.startswith(f"stack {CORE} is {status} ({reason.strip()}")
     assert advice in message
+
+
+def test_a_change_set_still_being_created_when_the_waiter_gives_up(
+    dirs: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("scripts.deploy.changeset.WAITER_CONFIG", {"Delay": 0, "MaxAttempts": 2})
+    cfn, stub = fakes.stubbed("cloudformation")
+    existing(stub)
+    expect_create(stub, "UPDATE", UPDATE_PARAMETERS)
+    for status in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+        page = fakes.change_set_page(CORE, NAME, [], status=status)
+        page["ExecutionStatus"] = "UNAVAILABLE"
+        stub.add_response("describe_change_set", page)
+    ctx, _, _ = fakes.context(
+        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+    )
+    with pytest.raises(DeployFailed) as raised:
+        run_changeset(ctx, "core", allow_data_loss=False)
+    stub.assert_no_pending_responses()
+    assert str(raised.value).startswith(
+        f"stack {CORE}: change set {NAME} is still CREATE_IN_PROGRESS after 0 s; "
+        "CloudFormation may yet finish it"
+    )
