@@ -12,6 +12,7 @@ import sys
 # Benchmark name -> what it measures. Adding a benchmark is one line here.
 BENCHMARKS: dict[str, str] = {
     "generate": "rendering the CloudFormation templates (python -m generator)",
+    "cdk": "what the AWS CDK needs to synthesize the core architecture (optional, .venv-cdk)",
     "services": "service throughput and AWS calls on the local emulator (list, create at 1 and 16)",
 }
 
