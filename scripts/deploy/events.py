@@ -202,9 +202,11 @@ def wait_for_stack(
     timeout_seconds: float = 3 * 3600,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
+    change_set: str | None = None,
 ) -> WaitResult:
     """Print events until the stack leaves *_IN_PROGRESS; raise DeployFailed with the first
     failure's reason unless it ends in CREATE_COMPLETE or UPDATE_COMPLETE."""
+    label = f"stack {stream.stack}" + (f" (change set {change_set})" if change_set else "")
     start = clock()
     all_new: list[dict[str, Any]] = []
     polls = 0
@@ -226,8 +228,7 @@ def wait_for_stack(
             break
         if clock() - start > timeout_seconds:
             raise DeployFailed(
-                f"stack {stream.stack} still {status} after {timeout_seconds:.0f} s: "
-                "watch it in the console"
+                f"{label} still {status} after {timeout_seconds:.0f} s: watch it in the console"
             )
         sleep(poll_seconds)
     elapsed = clock() - start
@@ -240,7 +241,7 @@ def wait_for_stack(
         or stack.get("StackStatusReason")
         or "no reason given"
     )
-    message = f"stack {stream.stack} ended {status} after {elapsed:.0f} s. First failure: {reason}"
+    message = f"{label} ended {status} after {elapsed:.0f} s. First failure: {reason}"
     if status == "DELETE_COMPLETE":
         message += (
             f"\nThe stack was deleted while it was being deployed (delete-stack, or "

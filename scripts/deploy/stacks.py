@@ -197,6 +197,7 @@ def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
             poll_seconds=ctx.poll_seconds,
             sleep=ctx.sleep,
             clock=ctx.clock,
+            change_set=change_set.name,
         )
     except KeyboardInterrupt:
         # Ctrl-C stops this command, not CloudFormation: say what is still running.

@@ -615,3 +615,41 @@ def test_a_change_set_still_being_created_when_the_waiter_gives_up(
         f"stack {CORE}: change set {NAME} is still CREATE_IN_PROGRESS after 0 s; "
         "CloudFormation may yet finish it"
     )
+
+
+def test_a_failed_execution_names_stack_change_set_status_and_reason(
+    dirs: tuple[Path, Path],
+) -> None:
+    cfn, stub = fakes.stubbed("cloudformation")
+    existing(stub)
+    expect_create(stub, "UPDATE", UPDATE_PARAMETERS)
+    expect_pages(stub, [fakes.change("Modify", "MainService", "AWS::ECS::Service")])
+    stack_type = "AWS::CloudFormation::Stack"
+    reason = (
+        'Resource handler returned message: "Invalid request provided: CreateService error: '
+        'The target group with targetGroupArn ... does not have an associated load balancer."'
+    )
+    before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -600)
+    events = fakes.newest_first(
+        before,
+        fakes.event(CORE, CORE, stack_type, "UPDATE_IN_PROGRESS", 2, reason="User Initiated"),
+        fakes.event(CORE, "MainService", "AWS::ECS::Service", "UPDATE_FAILED", 30, reason=reason),
+        fakes.event(CORE, CORE, stack_type, "UPDATE_ROLLBACK_COMPLETE", 90),
+    )
+    stub.add_response("describe_stack_events", {"StackEvents": [before]})
+    stub.add_response(
+        "execute_change_set", {}, {"StackName": CORE, "ChangeSetName": fakes.change_set_id(NAME)}
+    )
+    stub.add_response("describe_stack_events", {"StackEvents": events})
+    stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_ROLLBACK_COMPLETE"))
+    stub.add_response("describe_stack_events", {"StackEvents": events})
+    ctx, _, _ = fakes.context(
+        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+    )
+    with pytest.raises(DeployFailed) as raised:
+        run_deploy(ctx, "core", auto_approve=True, allow_data_loss=False)
+    stub.assert_no_pending_responses()
+    assert str(raised.value) == (
+        f"stack {CORE} (change set {NAME}) ended UPDATE_ROLLBACK_COMPLETE after 0 s. "
+        f"First failure: MainService (AWS::ECS::Service): {reason}"
+    )
