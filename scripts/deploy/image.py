@@ -134,13 +134,24 @@ def publish_image(
     run: Runner = subprocess.run,
     which: Callable[[str], str | None] = shutil.which,
     platform: str = DEFAULT_PLATFORM,
+    build: bool = True,
 ) -> None:
-    """Build app/<service>_service/Dockerfile (context app/) and push <uri>:<tag>, once."""
+    """Build app/<service>_service/Dockerfile (context app/) and push <uri>:<tag>, once.
+
+    With build=False (an explicit --image-tag) the image must already be in ECR: building the
+    work tree would push today's code under another commit's tag.
+    """
     validate_tag(tag)
     reference = f"{repository_uri}:{tag}"
     if image_exists(ecr, repository_uri, tag):
         console.print(f"{reference} is already in ECR (tags are immutable): not rebuilding")
         return
+    if not build:
+        raise InvalidImageTag(
+            f"{reference} is not in ECR: --image-tag rolls out an image pushed before and never "
+            "builds one (the work tree is not that commit). Check the tag, or check out the "
+            "commit and run deploy-service without --image-tag"
+        )
     docker = ensure_docker(run, which)
     docker_login(ecr, docker, run)
     console.print(f"Building {reference} ({platform}) ...")

@@ -319,6 +319,7 @@ def run_deploy_service(
 ) -> dict[str, Any]:
     cfn = ctx.clients("cloudformation")
     core = stack_name(ctx.env, "core")
+    build = image_tag is None  # an explicit tag names an image already pushed
     if image_tag is None:
         image.ensure_clean_tree(repo)
         image_tag = image.head_commit(repo)
@@ -343,6 +344,7 @@ def run_deploy_service(
         service=service,
         repo=repo,
         console=ctx.console,
+        build=build,
     )
 
     key = f"{prefix(service)}ServiceImageTag"

@@ -167,3 +167,27 @@ def test_publish_logs_in_builds_and_pushes_once(
     image.publish_image(ecr, REPOSITORY, "4f9c2b7", service="main", repo=tmp_path, console=out)
     assert len(calls.read_text().splitlines()) == 4
     stub.assert_no_pending_responses()
+
+
+def test_an_explicit_tag_missing_from_ecr_is_never_built(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`--image-tag <older commit>` must not build the work tree and push it under that tag."""
+    calls = tmp_path / "calls.txt"
+    fake_docker(tmp_path / "bin", f'echo "$@" >> {calls}\n[ "$1" = info ] && echo 28.2.2\nexit 0\n')
+    monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
+    ecr, stub = fakes.stubbed("ecr")
+    stub.add_client_error(
+        "describe_images",
+        service_error_code="ImageNotFoundException",
+        service_message="The image with imageId {imageDigest:'null', imageTag:'0badc0de'} does "
+        "not exist within the repository with name 'todo-dev-main'",
+        http_status_code=400,
+    )
+    out, _ = fakes.console()
+    with pytest.raises(InvalidImageTag, match=rf"{REPOSITORY}:0badc0de is not in ECR"):
+        image.publish_image(
+            ecr, REPOSITORY, "0badc0de", service="main", repo=tmp_path, console=out, build=False
+        )
+    stub.assert_no_pending_responses()
+    assert not calls.exists()  # no docker command at all

@@ -202,9 +202,11 @@ class Pushed:
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, str]] = []
+        self.builds: list[bool] = []
 
-    def __call__(self, ecr: Any, uri: str, tag: str, **_: Any) -> None:
+    def __call__(self, ecr: Any, uri: str, tag: str, **kwargs: Any) -> None:
         self.calls.append((uri, tag))
+        self.builds.append(kwargs.get("build", True))
 
 
 def clients() -> tuple[Clients, dict[str, Any]]:
@@ -401,7 +403,9 @@ def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> N
         "describe_services", service(deployment("PRIMARY", TD_NEW, "COMPLETED", running=2))
     )
     ctx, out, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
-    result = run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=Pushed())
+    pushed = Pushed()
+    result = run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=pushed)
+    assert pushed.builds == [False]  # an explicit --image-tag is looked up, never built
     assert result["deployments"][0]["taskDefinition"] == TD_NEW
     assert f"runs {NEW_TAG}: 2/2 tasks" in out.getvalue()
     assert "also changes ContainerInstanceLaunchTemplate" in out.getvalue()
