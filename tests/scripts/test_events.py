@@ -275,3 +275,45 @@ def test_a_rollback_without_a_failed_resource_reports_the_stacks_own_reason() ->
         wait_for_stack(cfn, stream, out, sleep=time.sleep, clock=time.clock)
     stub.assert_no_pending_responses()
     assert f"First failure: {CORE} (UPDATE_ROLLBACK_IN_PROGRESS): {reason}" in str(raised.value)
+
+
+def test_cleanup_in_progress_is_waited_out_and_a_cleanup_failure_is_still_success() -> None:
+    """UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: the update succeeded, old resources are being
+    removed. The command waits for UPDATE_COMPLETE; a resource CloudFormation could not delete
+    during cleanup does not fail the update (the stack ends UPDATE_COMPLETE)."""
+    cfn, stub = fakes.stubbed("cloudformation")
+    stack_type = "AWS::CloudFormation::Stack"
+    td = "AWS::ECS::TaskDefinition"
+    before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -600)
+    first = [
+        fakes.event(CORE, CORE, stack_type, "UPDATE_IN_PROGRESS", 1, reason="User Initiated"),
+        fakes.event(CORE, "MainTaskDefinition", td, "UPDATE_COMPLETE", 3),
+        fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS", 200),
+    ]
+    second = [
+        fakes.event(
+            CORE,
+            "MainTaskDefinition",
+            td,
+            "DELETE_FAILED",
+            205,
+            reason='Resource handler returned message: "Rate exceeded"',
+        ),
+        fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", 206),
+    ]
+    stub.add_response("describe_stack_events", {"StackEvents": [before]})
+    stub.add_response("describe_stack_events", {"StackEvents": fakes.newest_first(before, *first)})
+    stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"))
+    everything = fakes.newest_first(before, *first, *second)
+    stub.add_response("describe_stack_events", {"StackEvents": everything})
+    stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_COMPLETE"))
+    stub.add_response("describe_stack_events", {"StackEvents": everything})
+    stream = EventStream(cfn, CORE)
+    stream.mark_seen()
+    out, buffer = fakes.console()
+    time = fakes.FakeTime()
+    result = wait_for_stack(cfn, stream, out, sleep=time.sleep, clock=time.clock)
+    stub.assert_no_pending_responses()
+    assert result.status == "UPDATE_COMPLETE"
+    assert time.sleeps == [5.0]
+    assert "DELETE_FAILED" in buffer.getvalue()  # shown, not fatal
