@@ -246,6 +246,9 @@ def create_change_set(
             Capabilities=CAPABILITIES,
             Description=description[:1024],
             Tags=list(tags),
+            # Without it a nested stack is one opaque "Modify AWS::CloudFormation::Stack" row and
+            # the data-loss guard cannot see a table replaced inside it. Harmless without any.
+            IncludeNestedStacks=True,
             **({"RoleARN": role_arn} if role_arn else {}),
             **template.as_arguments(),
         )
@@ -290,12 +293,27 @@ def create_change_set(
     )
 
 
-def describe_changes(cfn: Client, stack: str, change_set: str) -> list[dict[str, Any]]:
-    """Every change of the change set, following NextToken through all pages."""
+def describe_changes(
+    cfn: Client, stack: str | None, change_set: str, prefix: str = "", depth: int = 0
+) -> list[dict[str, Any]]:
+    """Every change of the change set, following NextToken through all pages.
+
+    With IncludeNestedStacks a nested stack's ResourceChange carries the ChangeSetId of its own
+    change set: its changes are read too, their logical IDs prefixed `<NestedStack>/`.
+    """
     changes: list[dict[str, Any]] = []
     paginator = cfn.get_paginator("describe_change_set")
-    for page in paginator.paginate(StackName=stack, ChangeSetName=change_set):
-        changes.extend(page.get("Changes", []))
+    arguments = {"ChangeSetName": change_set, **({"StackName": stack} if stack else {})}
+    for page in paginator.paginate(**arguments):
+        for change in page.get("Changes", []):
+            rc = change.get("ResourceChange") or {}
+            logical_id = prefix + str(rc.get("LogicalResourceId", ""))
+            if prefix and rc:
+                change = {**change, "ResourceChange": {**rc, "LogicalResourceId": logical_id}}
+            changes.append(change)
+            nested = rc.get("ChangeSetId")
+            if rc.get("ResourceType") == "AWS::CloudFormation::Stack" and nested and depth < 5:
+                changes.extend(describe_changes(cfn, None, nested, f"{logical_id}/", depth + 1))
     return changes
 
 

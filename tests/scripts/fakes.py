@@ -153,7 +153,7 @@ def change_set_page(
         "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
         "Tags": [],
         "Changes": changes,
-        "IncludeNestedStacks": False,
+        "IncludeNestedStacks": True,
     }
     if reason:
         page["StatusReason"] = reason

@@ -70,6 +70,7 @@ def plan_core(describe: dict[str, Any] | None, change_type: str) -> list[dict[st
             "ChangeSetType": change_type,
             "Parameters": ANY,
             "Capabilities": ANY,
+            "IncludeNestedStacks": True,
             "Description": ANY,
             "Tags": ANY,
             "TemplateURL": ANY,

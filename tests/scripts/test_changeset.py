@@ -82,6 +82,7 @@ def expect_create(
             "ChangeSetType": change_type,
             "Parameters": parameters,
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            "IncludeNestedStacks": True,
             "Description": ANY if via_cli else "core stack from commit abc1234def5678",
             "Tags": ANY,
             "TemplateBody": CORE_TEMPLATE,
@@ -653,3 +654,37 @@ def test_a_failed_execution_names_stack_change_set_status_and_reason(
         f"stack {CORE} (change set {NAME}) ended UPDATE_ROLLBACK_COMPLETE after 0 s. "
         f"First failure: MainService (AWS::ECS::Service): {reason}"
     )
+
+
+def test_a_table_replaced_inside_a_nested_stack_is_seen(dirs: tuple[Path, Path]) -> None:
+    """With IncludeNestedStacks the root change set names the nested stack's own change set
+    (ResourceChange.ChangeSetId); the guard must read it to see the table's replacement."""
+    cfn, stub = fakes.stubbed("cloudformation")
+    existing(stub)
+    expect_create(stub, "UPDATE", UPDATE_PARAMETERS)
+    nested_cs = (
+        f"arn:aws:cloudformation:{fakes.REGION}:{fakes.ACCOUNT}:changeSet/"
+        "todo-dev-core-DataStack-1A2B3C4D5E6F-deploy/7c1e2d3f-0000-4a4a-9b9b-123456789abc"
+    )
+    data_stack = fakes.change(
+        "Modify", "DataStack", "AWS::CloudFormation::Stack", replacement="False"
+    )
+    data_stack["ResourceChange"]["ChangeSetId"] = nested_cs
+    expect_pages(stub, [data_stack])
+    table = fakes.change(
+        "Modify",
+        "TodosTable",
+        "AWS::DynamoDB::Table",
+        replacement="True",
+        details=[("KeySchema", "Always")],
+        policy_action="ReplaceAndRetain",
+    )
+    nested_page = fakes.change_set_page("todo-dev-core-DataStack-1A2B3C4D5E6F", "nested", [table])
+    stub.add_response("describe_change_set", nested_page, {"ChangeSetName": nested_cs})
+    ctx, out, _ = fakes.context(
+        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+    )
+    with pytest.raises(DataLossRefused, match=r"DataStack/TodosTable \(AWS::DynamoDB::Table"):
+        run_changeset(ctx, "core", allow_data_loss=False)
+    stub.assert_no_pending_responses()
+    assert "DataStack/TodosTable" in out.getvalue()

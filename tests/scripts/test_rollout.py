@@ -122,6 +122,7 @@ def stub_stack_update(
                 {"ParameterKey": "WebsiteOrigin", "UsePreviousValue": True},
             ],
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            "IncludeNestedStacks": True,
             "Description": f"main service image {NEW_TAG} from commit abc1234def5678",
             "Tags": [{"Key": "project", "Value": "todo"}, {"Key": "env", "Value": "dev"}],
         },
