@@ -19,15 +19,16 @@ import jwt
 from flask import Flask, current_app, g, request
 
 from common.config import Settings
-from common.errors import ApiError, Unavailable
+from common.errors import RETRY_AFTER_SECONDS, ApiError, Unavailable
 
 JWKS_TIMEOUT_SECONDS = 3.0
 # An unknown kid triggers a refetch (keys rotate), but at most this often: forged kids can't
 # make the service hammer the JWKS endpoint.
 JWKS_MIN_REFETCH_SECONDS = 30.0
 # After a failed fetch, the next attempt waits this long: while the endpoint is down or slow,
-# requests answer 503 at once instead of each waiting out another fetch.
-JWKS_RETRY_SECONDS = 5.0
+# requests answer 503 at once instead of each waiting out another fetch. Equal to the 503's
+# Retry-After, so a client that waits as told finds the next attempt allowed.
+JWKS_RETRY_SECONDS = float(RETRY_AFTER_SECONDS)
 LEEWAY_SECONDS = 5
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 
 import pytest
@@ -47,6 +48,11 @@ def test_emulator_outage_answers_503_then_recovers(own_stack: Stack) -> None:
     # Back on the same port; moto keeps no state, so the resources are created again.
     own_stack.moto.start()
     create_resources(own_stack.moto, own_stack.resources)
+    # A worker that had no keys yet tried to fetch them during the outage: it tries again once
+    # the Retry-After it answered has passed, as a client that follows it would.
+    from common.errors import RETRY_AFTER_SECONDS
+
+    time.sleep(RETRY_AFTER_SECONDS)
     created = api.post("/todos", json={"title": "after the outage"})
     assert created.status_code == 201, created.text
     assert [t["title"] for t in api.all_todos()] == ["after the outage"]
