@@ -241,6 +241,9 @@ def create_change_set(
         created = cfn.create_change_set(
             StackName=stack,
             ChangeSetName=name,
+            # botocore retries a request whose answer was lost; the token makes such a retry the
+            # same request instead of a second change set ("... already exists").
+            ClientToken=name,
             ChangeSetType=change_type,
             Parameters=list(parameters),
             Capabilities=CAPABILITIES,

@@ -181,7 +181,13 @@ def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
     stream = EventStream(cfn, change_set.stack, stack_id=change_set.stack_id)
     stream.mark_seen()
     try:
-        cfn.execute_change_set(StackName=change_set.stack, ChangeSetName=change_set.id)
+        # A retried ExecuteChangeSet (lost answer) with the same token is not a second
+        # execution, which CloudFormation would refuse ("... EXECUTE_IN_PROGRESS").
+        cfn.execute_change_set(
+            StackName=change_set.stack,
+            ChangeSetName=change_set.id,
+            ClientRequestToken=change_set.name,
+        )
     except ClientError as exc:
         message = exc.response.get("Error", {}).get("Message", str(exc))
         raise DeployFailed(

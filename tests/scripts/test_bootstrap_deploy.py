@@ -67,6 +67,7 @@ def plan_core(describe: dict[str, Any] | None, change_type: str) -> list[dict[st
         {
             "StackName": CORE,
             "ChangeSetName": NAME,
+            "ClientToken": NAME,
             "ChangeSetType": change_type,
             "Parameters": ANY,
             "Capabilities": ANY,

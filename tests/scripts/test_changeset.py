@@ -79,6 +79,7 @@ def expect_create(
             **({"RoleARN": role_arn} if role_arn else {}),
             "StackName": CORE,
             "ChangeSetName": ANY if via_cli else NAME,
+            "ClientToken": ANY if via_cli else NAME,
             "ChangeSetType": change_type,
             "Parameters": parameters,
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
@@ -342,7 +343,13 @@ def test_review_in_progress_is_created_and_events_stream_until_complete(
     arn = fakes.stack_id(CORE)
     stub.add_response("describe_stack_events", {"StackEvents": [review]}, {"StackName": arn})
     stub.add_response(
-        "execute_change_set", {}, {"StackName": CORE, "ChangeSetName": fakes.change_set_id(NAME)}
+        "execute_change_set",
+        {},
+        {
+            "StackName": CORE,
+            "ChangeSetName": fakes.change_set_id(NAME),
+            "ClientRequestToken": NAME,
+        },
     )
     started = fakes.event(
         CORE, CORE, "AWS::CloudFormation::Stack", "CREATE_IN_PROGRESS", 10, reason="User Initiated"
@@ -516,7 +523,13 @@ def test_ctrl_c_while_streaming_says_the_stack_keeps_deploying(dirs: tuple[Path,
     started = fakes.event(CORE, CORE, stack_type, "UPDATE_IN_PROGRESS", 2, reason="User Initiated")
     stub.add_response("describe_stack_events", {"StackEvents": [before]})
     stub.add_response(
-        "execute_change_set", {}, {"StackName": CORE, "ChangeSetName": fakes.change_set_id(NAME)}
+        "execute_change_set",
+        {},
+        {
+            "StackName": CORE,
+            "ChangeSetName": fakes.change_set_id(NAME),
+            "ClientRequestToken": NAME,
+        },
     )
     stub.add_response("describe_stack_events", {"StackEvents": [started, before]})
     stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_IN_PROGRESS"))
@@ -639,7 +652,13 @@ def test_a_failed_execution_names_stack_change_set_status_and_reason(
     )
     stub.add_response("describe_stack_events", {"StackEvents": [before]})
     stub.add_response(
-        "execute_change_set", {}, {"StackName": CORE, "ChangeSetName": fakes.change_set_id(NAME)}
+        "execute_change_set",
+        {},
+        {
+            "StackName": CORE,
+            "ChangeSetName": fakes.change_set_id(NAME),
+            "ClientRequestToken": NAME,
+        },
     )
     stub.add_response("describe_stack_events", {"StackEvents": events})
     stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_ROLLBACK_COMPLETE"))

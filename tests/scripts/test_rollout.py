@@ -113,6 +113,7 @@ def stub_stack_update(
         {
             "StackName": CORE,
             "ChangeSetName": NAME,
+            "ClientToken": NAME,
             "ChangeSetType": "UPDATE",
             "UsePreviousTemplate": True,
             "Parameters": [
@@ -151,7 +152,11 @@ def stub_stack_update(
     stack_type = "AWS::CloudFormation::Stack"
     before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -3600)
     cfn_stub.add_response("describe_stack_events", {"StackEvents": [before]})
-    cfn_stub.add_response("execute_change_set", {}, {"StackName": CORE, "ChangeSetName": cs_id})
+    cfn_stub.add_response(
+        "execute_change_set",
+        {},
+        {"StackName": CORE, "ChangeSetName": cs_id, "ClientRequestToken": NAME},
+    )
     events = fakes.newest_first(
         before,
         fakes.event(CORE, CORE, stack_type, "UPDATE_IN_PROGRESS", 1, reason="User Initiated"),
