@@ -157,14 +157,17 @@ class ApiGateway:
     # --- routes, authorizer, ALB ------------------------------------------------------------
 
     def _handle(self, request: Request, request_id: str) -> Response:
+        route = self.api.match(request.method, request.path)
+        # API Gateway answers a CORS preflight itself only when no route takes OPTIONS: an `ANY`
+        # route behind an authorizer gets the preflight, without a token, and refuses it.
         if (
-            request.method == "OPTIONS"
+            route is None
+            and request.method == "OPTIONS"
             and self.api.cors is not None
             and "Origin" in request.headers
             and "Access-Control-Request-Method" in request.headers
         ):
             return self._preflight(request)
-        route = self.api.match(request.method, request.path)
         if route is None:
             return _json(404, {"message": "Not Found"})
         claims: Claims | None = None

@@ -84,9 +84,12 @@ def test_services_are_found_through_target_groups_and_task_definitions() -> None
 def test_api_routes_authorizer_and_mappings() -> None:
     api = read_api(resolver_for(FIXTURE / "templates" / "core.yaml"))
     assert {(r.method, r.path) for r in api.routes} == {
-        ("ANY", "/todos"),
-        ("ANY", "/todos/{proxy+}"),
+        (method, path)
+        for method in ("GET", "POST", "PATCH", "DELETE")
+        for path in ("/todos", "/todos/{proxy+}")
     }
+    assert api.match("OPTIONS", "/todos") is None  # the preflight is API Gateway's to answer
+    assert api.match("PUT", "/todos") is None
     route = api.match("GET", "/todos/a/files")
     assert route is not None
     assert route.path == "/todos/{proxy+}"

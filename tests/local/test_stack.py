@@ -18,7 +18,7 @@ from scripts.local import LocalStack, Log, PortInUse, Ports, StartupError
 from scripts.local.authorizer import JwtVerifier
 from scripts.local.gateway import ApiGateway, Upstream
 from scripts.local.processes import free_port
-from scripts.local.topology import Api, ApiRoute, Authorizer, Routing
+from scripts.local.topology import Api, ApiRoute, Authorizer, Cors, Routing
 from tests.local.conftest import FIXTURE, sign_up
 
 
@@ -135,3 +135,19 @@ def test_the_gateway_logs_each_request_and_why_a_token_was_refused() -> None:
     assert re.fullmatch(
         r" gateway \| GET /todos\?limit=1 401 \d+ ms \(no token\)\n", output.getvalue()
     )
+
+
+@pytest.mark.parametrize(("method", "status"), [("ANY", 401), ("GET", 204)])
+def test_a_preflight_is_answered_only_when_no_route_takes_options(method: str, status: int) -> None:
+    # As on API Gateway: an ANY route behind a JWT authorizer swallows the browser's preflight.
+    authorizer = Authorizer("jwt", "https://issuer.invalid/pool", ("client",))
+    route = ApiRoute(method, "/todos", authorizer)
+    verifier = JwtVerifier(authorizer, "http://127.0.0.1:9/unused")
+    cors = Cors(allow_origins=("http://site.test",), allow_methods=("GET",))
+    app = ApiGateway(
+        Api((route,), cors, "L"), Routing((), "main"), {}, {"jwt": verifier}, Log(quiet=True)
+    )
+    headers = {"Origin": "http://site.test", "Access-Control-Request-Method": "GET"}
+    response = Client(app).options("/todos", headers=headers)
+    assert response.status_code == status
+    response.close()
