@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import APIResponse, Route, expect
+from playwright.sync_api import APIResponse, Request, Route, expect
 
 from tests.e2e.conftest import Site, Tab
 from tests.e2e.test_flow import create_todo, sign_in, sign_up, status, todo_list
@@ -149,3 +150,36 @@ def test_an_empty_file_is_refused_in_words_before_any_request(
     expect(page.get_by_label("Choose a file")).to_be_focused()
     assert registrations == []
     expect(page.locator("#files-empty")).to_be_visible()
+
+
+def _target(request: Request) -> str:
+    return request.headers.get("x-amz-target", "").rsplit(".", 1)[-1]
+
+
+def test_sign_out_after_the_tab_slept_still_revokes_the_sessions(open_tab: Any, site: Site) -> None:
+    tab: Tab = open_tab()
+    page = tab.page
+    page.clock.install()
+    cognito: list[Request] = []
+    page.on(
+        "request", lambda r: cognito.append(r) if r.url == site.config["cognitoEndpoint"] else None
+    )
+    sign_up(tab, f"slept-{uuid.uuid4().hex[:8]}@example.com")
+    sign_in_call = next(r for r in cognito if "USER_PASSWORD_AUTH" in (r.post_data or ""))
+    answer = sign_in_call.response()
+    assert answer is not None
+    stale_access_token = answer.json()["AuthenticationResult"]["AccessToken"]
+    cognito.clear()
+
+    # The laptop slept for two hours: the renewal timer never ran, the tokens have expired.
+    page.clock.set_system_time(page.evaluate("Date.now()") + 2 * 3600 * 1000)
+    with page.expect_request(lambda r: _target(r) == "GlobalSignOut") as revoked:
+        page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    used = json.loads(revoked.value.post_data or "{}")["AccessToken"]
+    assert used != stale_access_token, "GlobalSignOut was sent an expired access token"
+    assert [_target(r) for r in cognito] == ["InitiateAuth", "GlobalSignOut"]
+    assert "REFRESH_TOKEN_AUTH" in (cognito[0].post_data or "")
+    response = revoked.value.response()
+    assert response is not None
+    assert response.status == 200

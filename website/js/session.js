@@ -152,15 +152,20 @@ export async function idToken() {
 }
 
 export async function signOut() {
-  const accessToken = tokens?.accessToken;
+  const ending = tokens;
   end("signed-out");
-  if (accessToken) {
-    // Revokes the refresh token everywhere; the local sign-out above does not wait for it.
-    try {
-      await cognito.globalSignOut(accessToken);
-    } catch {
-      /* signed out locally either way */
+  if (!ending) return;
+  // Revokes the refresh tokens everywhere; the local sign-out above does not wait for it.
+  try {
+    let accessToken = ending.accessToken;
+    if (ending.expiresAt - Date.now() < 30_000) {
+      // A tab that slept through its renewal holds an expired access token, which GlobalSignOut
+      // refuses: every session would stay valid. Renew once, only to revoke.
+      accessToken = (await cognito.refreshAuth(ending.refreshToken)).AccessToken;
     }
+    await cognito.globalSignOut(accessToken);
+  } catch {
+    /* signed out locally either way */
   }
 }
 
