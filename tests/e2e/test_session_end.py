@@ -183,3 +183,47 @@ def test_sign_out_after_the_tab_slept_still_revokes_the_sessions(open_tab: Any, 
     response = revoked.value.response()
     assert response is not None
     assert response.status == 200
+
+
+def test_an_upload_that_ends_after_sign_out_shows_nothing(
+    open_tab: Any, site: Site, tmp_path: Path
+) -> None:
+    tab: Tab = open_tab()
+    page = tab.page
+    sign_up(tab, f"upload-{uuid.uuid4().hex[:8]}@example.com")
+    create_todo(page, "Upload then leave")
+    todo_list(page).get_by_role("link", name="Upload then leave").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Upload then leave")
+
+    held: list[Route] = []
+
+    def hold_s3_post(route: Route) -> None:
+        if "multipart/form-data" in (route.request.headers.get("content-type") or ""):
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route(re.compile(r"^http://127\.0\.0\.1:\d+/"), hold_s3_post)
+    attachment = tmp_path / "slow.bin"
+    attachment.write_bytes(b"x" * 4096)
+    page.get_by_label("Choose a file").set_input_files(str(attachment))
+    page.get_by_role("button", name="Upload").click()
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    assert len(held) == 1, "the upload to S3 did not start"
+
+    api_after_sign_out: list[str] = []
+    page.on(
+        "request",
+        lambda r: api_after_sign_out.append(r.url) if r.url.startswith(site.api) else None,
+    )
+    page.get_by_role("button", name="Sign out").click()
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible()
+    with page.expect_response(lambda r: r.request == held[0].request):
+        held[0].continue_()
+    page.wait_for_timeout(300)
+    expect(status(page)).to_have_text("You are signed out.")
+    assert page.locator("#alert").inner_text() == ""
+    assert api_after_sign_out == [], "the app called the API for a person who had signed out"

@@ -209,9 +209,13 @@ session.onEnd((reason) => {
   else say("You are signed out.");
 });
 
+// Counts session ends: work started for a person who has since left shows nothing when it ends.
+let epoch = 0;
+
 // Whoever signs in next in this tab must see nothing of the previous person: not their search,
 // a half-typed form, the hidden details view (notes, download links), nor a page still loading.
 function forgetUser() {
+  epoch += 1;
   pending = null;
   clearTimeout(searchTimer);
   list.generation += 1;
@@ -571,6 +575,7 @@ $("upload-form").addEventListener("submit", (event) => {
     progress.textContent = `${value}%`;
     percent.textContent = `${value}%`;
   };
+  const mine = epoch;
   busy(form, async () => {
     let registered = null;
     setProgress(0, 1);
@@ -585,11 +590,13 @@ $("upload-form").addEventListener("submit", (event) => {
       registered = model.registeredFile(data);
       await api.uploadToS3(model.presigned(data), file, setProgress);
       registered = null;
+      if (mine !== epoch) return; // the bytes are stored; the person who sent them has left
       $("upload-label").textContent = `Uploaded ${file.name}`;
       form.reset();
       say(`Uploaded ${file.name}.`);
       await refreshFiles(todoId);
     } catch (error) {
+      if (mine !== epoch) return;
       fail(error);
       // Do not leave a record behind for bytes that never arrived.
       if (registered && model.fileId(registered)) {
