@@ -24,7 +24,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from scripts.bench.generate import _cli, _timed
+from scripts.bench.generate import run_generator_cli, timed
 from scripts.local.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,12 +90,12 @@ def main(argv: list[str] | None = None) -> int:
         ours_out.mkdir()
         # One untimed run of each warms the OS file cache, bytecode and jsii's package cache.
         cdk_resources: int = _synth(cdk_out, validation=True)["resources"]
-        _cli(ours_out)
+        run_generator_cli(ours_out)
         # Round-robin, so a busy moment of the machine weighs on every subject alike.
         for _ in range(runs):
             for mode, samples in phases.items():
-                cdk_walls[mode].append(_timed(functools.partial(_record, samples, cdk_out, mode)))
-            ours.append(_timed(functools.partial(_cli, ours_out)))
+                cdk_walls[mode].append(timed(functools.partial(_record, samples, cdk_out, mode)))
+            ours.append(timed(functools.partial(run_generator_cli, ours_out)))
         ours_resources = len(load_template(ours_out / "core.yaml")["Resources"])
 
     table = Table(

@@ -24,18 +24,18 @@ ROOT = Path(__file__).resolve().parents[2]
 TARGET_SECONDS = 1.5  # `python -m generator` for every stack, wall clock
 
 
-def _timed(fn: Callable[[], object]) -> float:
+def timed(fn: Callable[[], object]) -> float:
     start = time.perf_counter()
     fn()
     return time.perf_counter() - start
 
 
 def _median(fn: Callable[[], object], runs: int) -> tuple[float, float, float]:
-    samples = [_timed(fn) for _ in range(runs)]
+    samples = [timed(fn) for _ in range(runs)]
     return statistics.median(samples), min(samples), max(samples)
 
 
-def _cli(out: Path) -> None:
+def run_generator_cli(out: Path) -> None:
     subprocess.run(
         [sys.executable, "-m", "generator", "--out", str(out)],
         cwd=ROOT,
@@ -55,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     generator = importlib.import_module("generator")
     config = importlib.import_module("generator.config")
     imported = time.perf_counter() - start
-    first_render = _timed(generator.render_all)
+    first_render = timed(generator.render_all)
     settings = config.Settings()
 
     table = Table(title=f"Template generation (median of {runs} runs; min-max)")
@@ -80,8 +80,10 @@ def main(argv: list[str] | None = None) -> int:
     table.add_row("in process, imports excluded: all stacks", f"{med:.4f}", f"{low:.4f}-{high:.4f}")
 
     with tempfile.TemporaryDirectory() as tmp:
-        _cli(Path(tmp))  # warm the OS file cache and bytecode, as a developer's machine is
-        wall, low, high = _median(lambda: _cli(Path(tmp)), runs)
+        run_generator_cli(
+            Path(tmp)
+        )  # warm the OS file cache and bytecode, as a developer's machine is
+        wall, low, high = _median(lambda: run_generator_cli(Path(tmp)), runs)
     table.add_row("wall: python -m generator (subprocess)", f"{wall:.3f}", f"{low:.3f}-{high:.3f}")
 
     console = Console()
