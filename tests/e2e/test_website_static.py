@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import importlib
 import re
+import sys
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -109,3 +111,36 @@ def test_readme_screenshots_are_small_pngs() -> None:
         assert shot.suffix == ".png"
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", f"{shot.name} is not a PNG"
         assert shot.stat().st_size < 150 * 1024, f"{shot.name} is over 150 KB"
+
+
+class _MaxLengths(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.found: dict[str, str | None] = {}
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        names = dict(attrs)
+        if tag in ("input", "textarea") and names.get("id"):
+            self.found[str(names["id"])] = names.get("maxlength")
+
+
+def test_text_fields_stop_where_the_api_stops() -> None:
+    # A field longer than the API accepts would only fail after a round trip, in the
+    # validator's words; the browser should stop the typing instead.
+    app = WEBSITE.parent / "app"
+    if str(app) not in sys.path:
+        sys.path.insert(0, str(app))
+    models = importlib.import_module("main_service.models")
+    parser = _MaxLengths()
+    parser.feed((WEBSITE / "index.html").read_text())
+    expected = {
+        "search": models.MAX_SEARCH,
+        "create-title": models.MAX_TITLE,
+        "create-description": models.MAX_DESCRIPTION,
+        "details-title": models.MAX_TITLE,
+        "details-description": models.MAX_DESCRIPTION,
+        "details-notes": models.MAX_NOTES,
+    }
+    assert {field: parser.found.get(field) for field in expected} == {
+        field: str(limit) for field, limit in expected.items()
+    }
