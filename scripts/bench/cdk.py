@@ -21,9 +21,9 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
 from rich.table import Table
 
+from scripts.bench import console as bench_console
 from scripts.bench.generate import run_generator_cli, timed
 from scripts.local.template import load_template
 
@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv or [])
     runs: int = args.runs
 
-    console = Console()
+    console = bench_console()
     if not CDK_PYTHON.exists():
         rel = REQUIREMENTS.relative_to(ROOT)
         console.print(

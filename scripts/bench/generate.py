@@ -17,8 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from rich.console import Console
 from rich.table import Table
+
+from scripts.bench import console as bench_console
 
 ROOT = Path(__file__).resolve().parents[2]
 TARGET_SECONDS = 1.5  # `python -m generator` for every stack, wall clock
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         wall, low, high = _median(lambda: run_generator_cli(Path(tmp)), runs)
     table.add_row("wall: python -m generator (subprocess)", f"{wall:.3f}", f"{low:.3f}-{high:.3f}")
 
-    console = Console()
+    console = bench_console()
     console.print(table)
     verdict = "met" if wall < TARGET_SECONDS else "MISSED"
     console.print(f"target: every stack under {TARGET_SECONDS} s wall -> {verdict} ({wall:.3f} s)")

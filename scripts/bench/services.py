@@ -19,9 +19,9 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import requests
-from rich.console import Console
 from rich.table import Table
 
+from scripts.bench import console as bench_console
 from scripts.servicerun import LIST_INDEX, Stack, User, create_user, running_stack
 
 SEED_TODOS = 500
@@ -119,7 +119,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--requests", type=int, default=300, help="requests per scenario")
     # Called as main() by `python -m scripts.bench`, whose own arguments are not ours.
     args = parser.parse_args(argv or [])
-    console = Console()
+    console = bench_console()
     with running_stack({"EXPOSE_AWS_CALLS": "1", "LOG_LEVEL": "WARNING"}) as stack:
         user = create_user(stack.moto, stack.resources, "bench@example.com")
         seed_started = time.perf_counter()
