@@ -1,4 +1,4 @@
-"""The one place that creates AWS clients.
+"""The one place that creates AWS clients, and reads the message of their errors.
 
 boto3 reads credentials, region and AWS_ENDPOINT_URL (an emulator) from the environment by
 itself; nothing here passes endpoint_url. Clients use botocore's standard retry mode instead
@@ -11,6 +11,7 @@ from typing import Any
 
 import boto3
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 
@@ -35,3 +36,8 @@ class Clients:
     @property
     def region(self) -> str:
         return str(self("cloudformation").meta.region_name)
+
+
+def error_message(exc: ClientError) -> str:
+    """The service's own message (`Stack with id ... does not exist`), else botocore's text."""
+    return str(exc.response.get("Error", {}).get("Message", exc))

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scripts.deploy.aws import Client
+from scripts.deploy.aws import Client, error_message
 from scripts.deploy.errors import (
     ArtifactBucketRequired,
     DataLossRefused,
@@ -256,7 +256,7 @@ def create_change_set(
             **template.as_arguments(),
         )
     except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", str(exc))
+        message = error_message(exc)
         # Some endpoints (and older API behaviour) reject an identical update outright.
         if is_no_changes(message):
             raise NoChanges(

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from scripts.deploy.aws import Client
+from scripts.deploy.aws import Client, error_message
 from scripts.deploy.changeset import rollback_complete_advice
 from scripts.deploy.errors import DeployFailed
 
@@ -72,7 +72,7 @@ class EventStream:
 
     def _raise_if_gone(self, exc: ClientError) -> None:
         """Without the stack's ID a deleted stack is only a ValidationError: say so plainly."""
-        message = str(exc.response.get("Error", {}).get("Message", ""))
+        message = error_message(exc)
         if "does not exist" in message:
             raise DeployFailed(
                 f"stack {self.stack} no longer exists: it was deleted while this command "

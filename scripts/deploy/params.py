@@ -11,7 +11,7 @@ from typing import Any
 import yaml
 from botocore.exceptions import ClientError
 
-from scripts.deploy.aws import Client
+from scripts.deploy.aws import Client, error_message
 from scripts.deploy.errors import ConfigError, MissingOutput
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,8 +90,7 @@ def describe_stack(cfn: Client, name: str) -> dict[str, Any] | None:
     try:
         stacks = cfn.describe_stacks(StackName=name)["Stacks"]
     except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", "")
-        if "does not exist" in message:
+        if "does not exist" in error_message(exc):
             return None
         raise
     return stacks[0] if stacks else None

@@ -19,7 +19,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scripts.deploy import image
-from scripts.deploy.aws import Client
+from scripts.deploy.aws import Client, error_message
 from scripts.deploy.changeset import Row, TemplateSource, change_set_type, guard_data_loss
 from scripts.deploy.errors import (
     DeployFailed,
@@ -157,10 +157,6 @@ def watch_rollout(
         sleep(poll_seconds)
 
 
-def _error(exc: ClientError) -> str:
-    return str(exc.response.get("Error", {}).get("Message", exc))
-
-
 def diagnose(ecs: Client, elbv2: Client, logs: Client, ref: ServiceRef, console: Console) -> None:
     """Print why tasks fail: service events, stopped tasks, target health, the last log lines.
 
@@ -172,7 +168,7 @@ def diagnose(ecs: Client, elbv2: Client, logs: Client, ref: ServiceRef, console:
         for event in (service[0].get("events", []) if service else [])[:5]:
             console.print(f"event {event['createdAt']:%H:%M:%S} {event['message']}")
     except ClientError as exc:
-        console.print(f"could not read the service's events: {_error(exc)}")
+        console.print(f"could not read the service's events: {error_message(exc)}")
 
     stopped: list[dict[str, Any]] = []
     try:
@@ -182,7 +178,7 @@ def diagnose(ecs: Client, elbv2: Client, logs: Client, ref: ServiceRef, console:
         if arns:
             stopped = ecs.describe_tasks(cluster=ref.cluster, tasks=arns)["tasks"]
     except ClientError as exc:
-        console.print(f"could not read stopped tasks: {_error(exc)}")
+        console.print(f"could not read stopped tasks: {error_message(exc)}")
     stopped.sort(key=lambda t: t.get("stoppedAt") or t.get("createdAt") or 0, reverse=True)
     if stopped:
         table = Table(title="Recently stopped tasks", title_justify="left")
@@ -216,7 +212,7 @@ def diagnose(ecs: Client, elbv2: Client, logs: Client, ref: ServiceRef, console:
             if not health["TargetHealthDescriptions"]:
                 console.print("no registered targets")
         except ClientError as exc:
-            console.print(f"could not read target health: {_error(exc)}")
+            console.print(f"could not read target health: {error_message(exc)}")
 
     if stopped:
         _print_last_log_lines(ecs, logs, ref, stopped[0], console)
@@ -229,7 +225,7 @@ def _print_last_log_lines(
     try:
         definition = ecs.describe_task_definition(taskDefinition=task["taskDefinitionArn"])
     except ClientError as exc:
-        console.print(f"could not read the task definition: {_error(exc)}")
+        console.print(f"could not read the task definition: {error_message(exc)}")
         return
     containers = definition["taskDefinition"]["containerDefinitions"]
     container = next((c for c in containers if c["name"] == ref.container), containers[0])
@@ -246,7 +242,7 @@ def _print_last_log_lines(
             logGroupName=group, logStreamName=stream, limit=20, startFromHead=False
         )["events"]
     except ClientError as exc:
-        console.print(f"no log lines for {group} {stream}: {_error(exc)}")
+        console.print(f"no log lines for {group} {stream}: {error_message(exc)}")
         return
     console.print(f"last log lines of {container['name']} in task {task_id} ({group} {stream}):")
     for event in events:
@@ -267,7 +263,7 @@ def expected_task_definition(cfn: Client, core: str, service: str) -> str:
     except ClientError as exc:
         raise RolloutFailed(
             f"stack {core}: cannot read {logical_id} to know which task definition ECS must "
-            f"run ({_error(exc)}); check the rollout with `make status`"
+            f"run ({error_message(exc)}); check the rollout with `make status`"
         ) from exc
     physical_id = str(detail.get("PhysicalResourceId") or "")
     if not physical_id:

@@ -16,7 +16,7 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.prompt import Confirm
 
-from scripts.deploy.aws import Clients
+from scripts.deploy.aws import Clients, error_message
 from scripts.deploy.changeset import (
     ChangeSet,
     Row,
@@ -189,10 +189,9 @@ def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
             ClientRequestToken=change_set.name,
         )
     except ClientError as exc:
-        message = exc.response.get("Error", {}).get("Message", str(exc))
         raise DeployFailed(
             f"stack {change_set.stack}: change set {change_set.name} could not be executed: "
-            f"{message}"
+            f"{error_message(exc)}"
         ) from exc
     ctx.console.print(f"Executing change set {change_set.name} on {change_set.stack} ...")
     try:
