@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from scripts.local.template import LogicalRef, Resolver, UnsupportedTemplate
@@ -48,8 +49,12 @@ class ListenerRule:
     patterns: tuple[str, ...]
     action: str | FixedResponse  # a container name, or the rule's fixed response
 
+    @cached_property
+    def _regexes(self) -> tuple[re.Pattern[str], ...]:
+        return tuple(path_pattern_regex(p) for p in self.patterns)
+
     def matches(self, path: str) -> bool:
-        return any(path_pattern_regex(p).match(path) for p in self.patterns)
+        return any(regex.match(path) for regex in self._regexes)
 
 
 @dataclass(frozen=True)
@@ -220,7 +225,7 @@ class ApiRoute:
     listener: str | None = None
     timeout_ms: int | None = None  # the integration's TimeoutInMillis
 
-    @property
+    @cached_property  # the gateway matches every request against every route
     def regex(self) -> re.Pattern[str]:
         if self.path == "$default":
             return re.compile(r".*\Z", re.DOTALL)
