@@ -82,6 +82,11 @@ def stack_outputs(cfn: Client, name: str) -> dict[str, str]:
             f"stack {name} does not exist: deploy it first "
             f"(make deploy STACK={name.rsplit('-', 1)[-1]} ENV={name.split('-')[1]})"
         )
+    return outputs_of(stack)
+
+
+def outputs_of(stack: Mapping[str, Any]) -> dict[str, str]:
+    """A DescribeStacks entry's Outputs as {OutputKey: OutputValue}."""
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
 
 

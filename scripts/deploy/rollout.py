@@ -29,7 +29,7 @@ from scripts.deploy.errors import (
     RolloutFailed,
 )
 from scripts.deploy.events import render_outputs
-from scripts.deploy.params import ROOT, describe_stack, stack_name
+from scripts.deploy.params import ROOT, describe_stack, outputs_of, stack_name
 from scripts.deploy.stacks import Context, _create, approve, execute
 
 SERVICES = ("main", "files")
@@ -328,7 +328,7 @@ def run_deploy_service(
             "steps in the README)"
         )
     change_set_type(stack)  # refuses ROLLBACK_COMPLETE and stacks busy with another operation
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+    outputs = outputs_of(stack)
     repository_key = f"{prefix(service)}RepositoryUri"
     if repository_key not in outputs:
         raise MissingOutput(f"stack {core} has no output {repository_key}")

@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 
 from scripts.deploy.aws import Clients
-from scripts.deploy.params import STACKS, describe_stack, stack_name
+from scripts.deploy.params import STACKS, describe_stack, outputs_of, stack_name
 from scripts.deploy.rollout import SERVICES, ServiceRef, prefix
 
 
@@ -36,7 +36,7 @@ def run_status(clients: Clients, console: Console, env: str) -> None:
     core = described["core"]
     if core is None:
         return
-    outputs = {o["OutputKey"]: o["OutputValue"] for o in core.get("Outputs") or []}
+    outputs = outputs_of(core)
     if "ClusterName" not in outputs:
         console.print("The core stack has no ClusterName output: no services to show.")
         return
