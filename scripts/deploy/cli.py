@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from rich.console import Console
@@ -108,18 +109,30 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def run(args: argparse.Namespace, clients: Clients, console: Console) -> None:
-    ctx = Context(
+def _context(
+    args: argparse.Namespace, clients: Clients, console: Console, **options: Any
+) -> Context:
+    """For the verbs that create change sets: only they name one after the git commit."""
+    return Context(
         clients=clients,
         console=console,
         env=args.env,
         commit=git_commit(),
-        role_arn=getattr(args, "role_arn", None),
+        role_arn=args.role_arn,
+        **options,
     )
+
+
+def run(args: argparse.Namespace, clients: Clients, console: Console) -> None:
     if args.verb in ("changeset", "deploy"):
-        ctx.config_dir = args.config_dir
-        ctx.templates_dir = args.templates_dir
-        ctx.artifact_bucket = args.artifact_bucket
+        ctx = _context(
+            args,
+            clients,
+            console,
+            config_dir=args.config_dir,
+            templates_dir=args.templates_dir,
+            artifact_bucket=args.artifact_bucket,
+        )
         overrides = _overrides(args.parameter)
         if args.verb == "changeset":
             run_changeset(ctx, args.stack, args.allow_data_loss, overrides)
@@ -133,7 +146,7 @@ def run(args: argparse.Namespace, clients: Clients, console: Console) -> None:
             )
     elif args.verb == "deploy-service":
         run_deploy_service(
-            ctx,
+            _context(args, clients, console),
             args.service,
             auto_approve=args.auto_approve,
             image_tag=args.image_tag,
