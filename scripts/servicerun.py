@@ -7,11 +7,8 @@ Dockerfile's CMD, from app/, like the container and the local stack.
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -26,6 +23,9 @@ from typing import IO, Any
 import boto3
 from botocore.config import Config
 
+from scripts.local.processes import StartupError, free_port
+from scripts.local.services import dockerfile_cmd, local_command
+
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
 BIN = Path(sys.executable).parent
@@ -35,17 +35,6 @@ SERVICES = ("main", "files")
 LIST_INDEX = "listOrder"
 # moto needs credentials to sign with; these fake ones only ever reach the local emulator.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
-
-
-class StartupError(RuntimeError):
-    """A child process did not become ready in time."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((HOST, 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -209,16 +198,6 @@ def create_user(moto: Moto, resources: Resources, email: str) -> User:
 
 
 # -- the services ------------------------------------------------------------------------------
-def dockerfile_command(service: str) -> list[str]:
-    """The CMD of app/<service>_service/Dockerfile: the command the container runs."""
-    text = (APP / f"{service}_service" / "Dockerfile").read_text()
-    match = re.search(r"^CMD\s+(\[.*\])\s*$", text, re.MULTILINE)
-    if match is None:
-        raise StartupError(f"{service}: no JSON-array CMD in its Dockerfile")
-    command: list[str] = json.loads(match.group(1))
-    return command
-
-
 def service_environment(moto: Moto, resources: Resources) -> dict[str, str]:
     return {
         "AWS_REGION": REGION,
@@ -253,9 +232,8 @@ class Service:
         wait_http(f"{self.url}/health", 30, self.process)
 
     def spawn(self) -> None:
-        command = dockerfile_command(self.name)
-        # The container finds gunicorn on PATH; here it is this virtual environment's.
-        command[0] = str(BIN / command[0])
+        # The container's command, with this virtual environment's gunicorn.
+        command = local_command(dockerfile_cmd(APP / f"{self.name}_service" / "Dockerfile"))
         self.process = subprocess.Popen(
             command,
             cwd=APP,
