@@ -462,7 +462,7 @@ def render_changes(console: Console, change_set: ChangeSet, rows: Sequence[Row])
 
 def guard_data_loss(change_set: ChangeSet, rows: Sequence[Row], allow: bool) -> None:
     loss = [r for r in rows if r.data_loss]
-    if not loss:
+    if allow or not loss:
         return
     listed = "".join(
         f"\n  {r.logical_id} ({r.resource_type}, {r.action}"
@@ -470,8 +470,6 @@ def guard_data_loss(change_set: ChangeSet, rows: Sequence[Row], allow: bool) -> 
         + f"): {r.consequence}"
         for r in loss
     )
-    if allow:
-        return
     raise DataLossRefused(
         f"change set {change_set.name} for stack {change_set.stack} would replace or remove "
         f"stateful resources:{listed}\nIf that is "
