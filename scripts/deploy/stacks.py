@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +30,7 @@ from scripts.deploy.changeset import (
 )
 from scripts.deploy.errors import ApprovalDeclined, ApprovalRequired, DeployFailed, Interrupted
 from scripts.deploy.events import EventStream, WaitResult, render_outputs, wait_for_stack
+from scripts.deploy.image import head_commit
 from scripts.deploy.params import (
     CONFIG_DIR,
     ROOT,
@@ -56,14 +56,9 @@ def _ask(question: str) -> bool:
 def git_commit(repo: Path = ROOT) -> str | None:
     """The checked-out commit, for change-set names and descriptions (None outside git)."""
     try:
-        done = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True, check=False
-        )
-    except FileNotFoundError:
+        return head_commit(repo) or None
+    except DeployFailed:  # no git, or not a work tree: the name goes without a commit
         return None
-    if done.returncode != 0:
-        return None
-    return done.stdout.strip() or None
 
 
 @dataclass
