@@ -1,4 +1,5 @@
-"""Create a change set, read every page of it, classify and print the changes.
+"""Create a change set, read every page of it (and of its nested stacks' change sets),
+classify and print the changes.
 
 The shape follows aws-cli's and SAM CLI's deployers: an injected CloudFormation client, a
 waiter instead of a sleep loop, a paginator for the details (a change set has pages), and

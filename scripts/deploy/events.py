@@ -205,7 +205,7 @@ def wait_for_stack(
     change_set: str | None = None,
 ) -> WaitResult:
     """Print events until the stack leaves *_IN_PROGRESS; raise DeployFailed with the first
-    failure's reason unless it ends in CREATE_COMPLETE or UPDATE_COMPLETE."""
+    failure's reason unless it ends in one of SUCCESS (CREATE, UPDATE or IMPORT_COMPLETE)."""
     label = f"stack {stream.stack}" + (f" (change set {change_set})" if change_set else "")
     start = clock()
     all_new: list[dict[str, Any]] = []

@@ -1,7 +1,9 @@
-"""Build and push a service image tagged with the git commit (the only mutable input refused).
+"""Build and push a service image tagged with the git commit.
 
 An image tag names exactly one commit: the tree must be clean, the tag is never `latest`
-(the repositories are immutable-tag, and the template's pattern rejects it too).
+(the repositories are immutable-tag, and the template's pattern rejects it too) nor the
+template's `bootstrap` placeholder. An explicit --image-tag is never built: it must already be
+in ECR, since the work tree is not that commit.
 """
 
 from __future__ import annotations

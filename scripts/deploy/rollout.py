@@ -1,4 +1,5 @@
-"""The `deploy-service` verb: push an image, change one image-tag parameter, watch ECS.
+"""The `deploy-service` verb: push an image (or take one already in ECR with --image-tag),
+change one image-tag parameter, watch ECS.
 
 CloudFormation stays the single source of truth: the new tag goes in through a change set on
 the core stack (its template and every other parameter unchanged). CloudFormation reporting
