@@ -20,21 +20,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-import boto3
-from botocore.config import Config
-
 from scripts.local.processes import StartupError, free_port
+from scripts.local.resources import FAKE_CREDENTIALS, REGION, emulator_client
 from scripts.local.services import dockerfile_cmd, local_command
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = ROOT / "app"
 BIN = Path(sys.executable).parent
-REGION = "us-east-1"
 HOST = "127.0.0.1"
 SERVICES = ("main", "files")
 LIST_INDEX = "listOrder"
-# moto needs credentials to sign with; these fake ones only ever reach the local emulator.
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 
 def wait_http(url: str, timeout: float, process: subprocess.Popen[bytes] | None = None) -> None:
@@ -88,14 +83,7 @@ class Moto:
             self.process = None
 
     def client(self, service: str) -> Any:
-        return boto3.client(
-            service,
-            endpoint_url=self.endpoint,
-            region_name=REGION,
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(retries={"mode": "standard"}),
-        )
+        return emulator_client(self.endpoint, service)
 
 
 def _key(*parts: tuple[str, str]) -> list[dict[str, str]]:

@@ -14,9 +14,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import boto3
-from botocore.config import Config
-
 from scripts.local.authorizer import JwtVerifier
 from scripts.local.gateway import ApiGateway, Server, Upstream, Website
 from scripts.local.processes import (
@@ -29,7 +26,16 @@ from scripts.local.processes import (
     stop_all,
     wait_until_ok,
 )
-from scripts.local.resources import USER_POOL, USER_POOL_CLIENT, Clients, Created, create_all
+from scripts.local.resources import (
+    FAKE_CREDENTIALS,
+    REGION,
+    USER_POOL,
+    USER_POOL_CLIENT,
+    Clients,
+    Created,
+    create_all,
+    emulator_client,
+)
 from scripts.local.services import dockerfile_cmd, gunicorn_settings, local_command
 from scripts.local.template import Resolver, UnsupportedTemplate, load_template
 from scripts.local.topology import (
@@ -43,10 +49,8 @@ from scripts.local.topology import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-REGION = "us-east-1"
 STACK_NAME = "todo-local-core"
 ACCOUNT_ID = "123456789012"  # the emulator's default account
-FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
 # Environment variable -> logical ID (the services' configuration, docs/services.md); used only
 # when a task definition does not set the variable itself (task definitions normally do, with a
@@ -175,14 +179,7 @@ class LocalStack:
 
     def client(self, service: str) -> Any:
         """A boto3 client bound to the emulator (fake credentials, the stack's region)."""
-        return boto3.client(
-            service,
-            endpoint_url=self.emulator_url,
-            region_name=REGION,
-            aws_access_key_id=FAKE_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=FAKE_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(retries={"mode": "standard"}),
-        )
+        return emulator_client(self.emulator_url, service)
 
     def cancel_start(self) -> None:
         """Make a `start()` running in another thread (or a signal handler) give up soon."""
