@@ -238,6 +238,16 @@ def test_removing_a_bucket_is_data_loss_and_a_security_change_is_flagged() -> No
     }
 
 
+def run_cli(verb: str, dirs: tuple[Path, Path], cfn: Any) -> tuple[int, io.StringIO]:
+    """`python -m scripts.deploy <verb> --stack core --env dev` on this test's config, templates."""
+    out, buffer = fakes.console()
+    argv = [verb, "--stack", "core", "--env", "dev", "--config-dir", str(dirs[0])]
+    code = cli.main(
+        [*argv, "--templates-dir", str(dirs[1])], clients=Clients(cloudformation=cfn), console=out
+    )
+    return code, buffer
+
+
 def test_empty_change_set_is_a_clean_exit_and_is_deleted(dirs: tuple[Path, Path]) -> None:
     cfn, stub = fakes.stubbed("cloudformation")
     existing(stub)
@@ -255,22 +265,7 @@ def test_empty_change_set_is_a_clean_exit_and_is_deleted(dirs: tuple[Path, Path]
         {},
         {"StackName": CORE, "ChangeSetName": fakes.change_set_id(NAME)},
     )
-    out, buffer = fakes.console()
-    code = cli.main(
-        [
-            "deploy",
-            "--stack",
-            "core",
-            "--env",
-            "dev",
-            "--config-dir",
-            str(dirs[0]),
-            "--templates-dir",
-            str(dirs[1]),
-        ],
-        clients=Clients(cloudformation=cfn),
-        console=out,
-    )
+    code, buffer = run_cli("deploy", dirs, cfn)
     assert code == 0
     stub.assert_no_pending_responses()
     assert "no changes" in buffer.getvalue()
@@ -287,13 +282,7 @@ def test_execution_role_from_the_environment_reaches_the_change_set(
     existing(stub)
     expect_create(stub, "UPDATE", UPDATE_PARAMETERS, via_cli=True, role_arn=role)
     expect_pages(stub, [fakes.change("Modify", "MainService", "AWS::ECS::Service")])
-    out, buffer = fakes.console()
-    argv = ["changeset", "--stack", "core", "--env", "dev", "--config-dir", str(dirs[0])]
-    code = cli.main(
-        [*argv, "--templates-dir", str(dirs[1])],
-        clients=Clients(cloudformation=cfn),
-        console=out,
-    )
+    code, buffer = run_cli("changeset", dirs, cfn)
     assert code == 0, buffer.getvalue()
     stub.assert_no_pending_responses()
 
@@ -435,22 +424,7 @@ def test_approval_refused_when_not_interactive(
     existing(stub)
     expect_create(stub, "UPDATE", UPDATE_PARAMETERS, via_cli=True)
     expect_pages(stub, [fakes.change("Modify", "MainService", "AWS::ECS::Service")])
-    out, _buffer = fakes.console()
-    code = cli.main(
-        [
-            "deploy",
-            "--stack",
-            "core",
-            "--env",
-            "dev",
-            "--config-dir",
-            str(dirs[0]),
-            "--templates-dir",
-            str(dirs[1]),
-        ],
-        clients=Clients(cloudformation=cfn),
-        console=out,
-    )
+    code, _buffer = run_cli("deploy", dirs, cfn)
     # pytest's stdin is not a terminal: nothing may be executed (no execute_change_set stub).
     assert code == ApprovalRequired.exit_code == 4
     stub.assert_no_pending_responses()
@@ -484,22 +458,7 @@ def test_large_template_needs_an_artifact_bucket(dirs: tuple[Path, Path]) -> Non
     (dirs[1] / "core.yaml").write_text(big)
     cfn, stub = fakes.stubbed("cloudformation")
     existing(stub)
-    out, _ = fakes.console()
-    code = cli.main(
-        [
-            "changeset",
-            "--stack",
-            "core",
-            "--env",
-            "dev",
-            "--config-dir",
-            str(dirs[0]),
-            "--templates-dir",
-            str(dirs[1]),
-        ],
-        clients=Clients(cloudformation=cfn),
-        console=out,
-    )
+    code, _ = run_cli("changeset", dirs, cfn)
     assert code == ArtifactBucketRequired.exit_code == 2
     ctx, _, _ = fakes.context(
         Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
