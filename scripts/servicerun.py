@@ -21,7 +21,12 @@ from pathlib import Path
 from typing import IO, Any
 
 from scripts.local.processes import StartupError, free_port
-from scripts.local.resources import FAKE_CREDENTIALS, REGION, emulator_client
+from scripts.local.resources import (
+    FAKE_CREDENTIALS,
+    REGION,
+    emulator_client,
+    emulator_jwks_url,
+)
 from scripts.local.services import dockerfile_cmd, local_command
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -195,7 +200,7 @@ def service_environment(moto: Moto, resources: Resources) -> dict[str, str]:
         "FILES_BUCKET": resources.files_bucket,
         "COGNITO_USER_POOL_ID": resources.user_pool_id,
         "COGNITO_APP_CLIENT_ID": resources.app_client_id,
-        "COGNITO_JWKS_URL": f"{moto.endpoint}/{resources.user_pool_id}/.well-known/jwks.json",
+        "COGNITO_JWKS_URL": emulator_jwks_url(moto.endpoint, resources.user_pool_id),
         **FAKE_CREDENTIALS,
     }
 

@@ -40,6 +40,11 @@ def emulator_client(endpoint_url: str, service: str) -> Any:
     )
 
 
+def emulator_jwks_url(endpoint_url: str, user_pool_id: str) -> str:
+    """Where the emulator serves a user pool's signing keys (its tokens name the AWS issuer)."""
+    return f"{endpoint_url}/{user_pool_id}/.well-known/jwks.json"
+
+
 @dataclass(frozen=True)
 class Clients:
     """boto3 clients bound to the emulator."""

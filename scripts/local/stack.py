@@ -35,6 +35,7 @@ from scripts.local.resources import (
     Created,
     create_all,
     emulator_client,
+    emulator_jwks_url,
 )
 from scripts.local.services import dockerfile_cmd, gunicorn_settings, local_command
 from scripts.local.template import Resolver, UnsupportedTemplate, load_template
@@ -373,7 +374,7 @@ class LocalStack:
                 "COGNITO_USER_POOL_ID": pool_id,
                 "COGNITO_APP_CLIENT_ID": client_id,
                 "COGNITO_ISSUER": issuer,
-                "COGNITO_JWKS_URL": f"{self.emulator_url}/{pool_id}/.well-known/jwks.json",
+                "COGNITO_JWKS_URL": emulator_jwks_url(self.emulator_url, pool_id),
                 "AWS_ENDPOINT_URL": self.emulator_url,
                 "PORT": str(port),
                 **FAKE_CREDENTIALS,
@@ -400,7 +401,7 @@ class LocalStack:
             if route.authorizer is not None:
                 pool = _ISSUER.match(route.authorizer.issuer)
                 assert pool is not None
-                jwks = f"{self.emulator_url}/{pool['pool']}/.well-known/jwks.json"
+                jwks = emulator_jwks_url(self.emulator_url, pool["pool"])
                 verifiers[route.authorizer.name] = JwtVerifier(route.authorizer, jwks)
         upstreams = {
             name: Upstream("127.0.0.1", int(url.rsplit(":", 1)[1]))
