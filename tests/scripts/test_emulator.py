@@ -45,7 +45,11 @@ def config_dir(tmp_path: Path, template: Path) -> Path:
     return directory
 
 
-def deploy(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+def deploy(
+    env: dict[str, str], *args: str, auto_approve: bool = True
+) -> subprocess.CompletedProcess[str]:
+    """`python -m scripts.deploy deploy --stack website --env dev`, with no terminal to ask on."""
+    approval = ["--auto-approve"] if auto_approve else []
     return subprocess.run(
         [
             sys.executable,
@@ -56,7 +60,7 @@ def deploy(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
             "website",
             "--env",
             "dev",
-            "--auto-approve",
+            *approval,
             *args,
         ],
         cwd=ROOT,
@@ -65,6 +69,7 @@ def deploy(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
         text=True,
         timeout=120,
         check=False,
+        stdin=subprocess.DEVNULL,
     )
 
 
@@ -99,27 +104,7 @@ def test_non_interactive_deploy_without_approval_is_refused(
     aws_env: dict[str, str], tmp_path: Path
 ) -> None:
     configs = config_dir(tmp_path, ROOT / "templates" / "website.yaml")
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "scripts.deploy",
-            "deploy",
-            "--stack",
-            "website",
-            "--env",
-            "dev",
-            "--config-dir",
-            str(configs),
-        ],
-        cwd=ROOT,
-        env=aws_env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-        stdin=subprocess.DEVNULL,
-    )
+    done = deploy(aws_env, "--config-dir", str(configs), auto_approve=False)
     assert done.returncode == 4, done.stdout + done.stderr
     assert "--auto-approve" in done.stderr
     stack = boto3.client("cloudformation").describe_stacks(StackName="todo-dev-website")
