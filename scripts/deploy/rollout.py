@@ -73,10 +73,15 @@ class Assessment:
     summary: str
 
 
+def primary_deployment(service: dict[str, Any]) -> dict[str, Any] | None:
+    """The deployment ECS is rolling towards (or has reached): the one it calls PRIMARY."""
+    return next((d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), None)
+
+
 def assess(service: dict[str, Any], expected_task_definition: str | None) -> Assessment:
     """Judge one DescribeServices snapshot of a rollout towards `expected_task_definition`."""
     deployments = service.get("deployments", [])
-    primary = next((d for d in deployments if d.get("status") == "PRIMARY"), None)
+    primary = primary_deployment(service)
     if primary is None:
         return Assessment("wait", "no PRIMARY deployment yet")
     expected = expected_task_definition or primary["taskDefinition"]

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.table import Table
 
 from scripts.deploy.aws import Clients
 from scripts.deploy.params import STACKS, describe_stack, outputs_of, stack_name
-from scripts.deploy.rollout import SERVICES, ServiceRef, prefix
+from scripts.deploy.rollout import SERVICES, ServiceRef, prefix, primary_deployment
 
 
 def run_status(clients: Clients, console: Console, env: str) -> None:
@@ -57,9 +55,7 @@ def run_status(clients: Clients, console: Console, env: str) -> None:
         else []
     )
     for service in found_services:
-        primary: dict[str, Any] = next(
-            (d for d in service.get("deployments", []) if d.get("status") == "PRIMARY"), {}
-        )
+        primary = primary_deployment(service) or {}
         services.add_row(
             service["serviceName"],
             f"{service.get('runningCount', 0)}/{service.get('desiredCount', 0)}",
