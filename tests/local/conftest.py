@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import time
 import uuid
 from collections.abc import Iterator
@@ -32,6 +33,15 @@ def stack() -> Iterator[LocalStack]:
         log=Log(quiet=True),
     ) as running:
         yield running
+
+
+def group_alive(pgid: int) -> bool:
+    """Whether any process of the group is left (each child of the stack leads its own)."""
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import os
-
 import requests
 
 from scripts.local import LocalStack, Log, Ports
 from scripts.local.template import Physical, Resolver, load_template
 from scripts.local.topology import FixedResponse, find_services, read_api, read_routing
-from tests.local.conftest import ROOT, sign_up
+from tests.local.conftest import ROOT, group_alive, sign_up
 
 
 def test_the_templates_listener_rules_send_files_paths_to_the_files_service() -> None:
@@ -33,14 +31,6 @@ def test_the_templates_listener_rules_send_files_paths_to_the_files_service() ->
     assert isinstance(default, FixedResponse)
     assert default.status == 404
     assert all(route.authorizer is not None for route in api.routes)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.killpg(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
 
 
 def test_the_app_runs_end_to_end_and_stops_cleanly() -> None:
@@ -111,4 +101,4 @@ def test_the_app_runs_end_to_end_and_stops_cleanly() -> None:
         assert f"{stack.api_url} {stack.emulator_url}" in page.headers["Content-Security-Policy"]
         pids = stack.pids
         assert len(pids) == 3
-    assert not [pid for pid in pids if _alive(pid)]
+    assert not [pid for pid in pids if group_alive(pid)]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import socket
 import threading
@@ -19,15 +18,7 @@ from scripts.local.authorizer import JwtVerifier
 from scripts.local.gateway import ApiGateway, Upstream
 from scripts.local.processes import free_port
 from scripts.local.topology import Api, ApiRoute, Authorizer, Cors, Routing
-from tests.local.conftest import FIXTURE, sign_up
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+from tests.local.conftest import FIXTURE, group_alive, sign_up
 
 
 def test_start_serve_and_stop_leaves_nothing_behind() -> None:
@@ -47,9 +38,9 @@ def test_start_serve_and_stop_leaves_nothing_behind() -> None:
         assert response.headers["Access-Control-Allow-Origin"] == stack.site_url
         pids = stack.pids
         assert len(pids) == 3  # emulator, main, files (each leads its own process group)
-        assert all(_group_alive(pid) for pid in pids)
+        assert all(group_alive(pid) for pid in pids)
         ports = [stack.site_url, stack.api_url, stack.emulator_url]
-    assert not [pid for pid in pids if _group_alive(pid)]
+    assert not [pid for pid in pids if group_alive(pid)]
     for url in ports:
         with pytest.raises(requests.ConnectionError):
             requests.get(url, timeout=2)
@@ -76,7 +67,7 @@ def test_failed_start_up_stops_what_it_started() -> None:
         missing.start()  # after the emulator started
     assert len(missing.started_pids) == 1
     assert missing.pids == []
-    assert not _group_alive(missing.started_pids[0])
+    assert not group_alive(missing.started_pids[0])
 
 
 # --- the gateway when the integration fails -----------------------------------------------------
