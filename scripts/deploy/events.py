@@ -20,6 +20,7 @@ from rich.text import Text
 from scripts.deploy.aws import Client, error_message
 from scripts.deploy.changeset import rollback_complete_advice
 from scripts.deploy.errors import DeployFailed
+from scripts.deploy.params import stack_missing
 
 SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 _FAILED_SUFFIXES = ("_FAILED",)
@@ -72,11 +73,10 @@ class EventStream:
 
     def _raise_if_gone(self, exc: ClientError) -> None:
         """Without the stack's ID a deleted stack is only a ValidationError: say so plainly."""
-        message = error_message(exc)
-        if "does not exist" in message:
+        if stack_missing(exc):
             raise DeployFailed(
                 f"stack {self.stack} no longer exists: it was deleted while this command "
-                f"watched it ({message})"
+                f"watched it ({error_message(exc)})"
             ) from exc
 
     def poll(self) -> list[dict[str, Any]]:

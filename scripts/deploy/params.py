@@ -95,10 +95,16 @@ def describe_stack(cfn: Client, name: str) -> dict[str, Any] | None:
     try:
         stacks = cfn.describe_stacks(StackName=name)["Stacks"]
     except ClientError as exc:
-        if "does not exist" in error_message(exc):
+        if stack_missing(exc):
             return None
         raise
     return stacks[0] if stacks else None
+
+
+def stack_missing(exc: ClientError) -> bool:
+    """CloudFormation says a stack is missing only in words: a ValidationError "... does not
+    exist" (also for a deleted stack asked for by name)."""
+    return "does not exist" in error_message(exc)
 
 
 class _IgnoreTagsLoader(yaml.SafeLoader):
