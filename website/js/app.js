@@ -82,18 +82,35 @@ async function render() {
 
 // ---------------------------------------------------------------- signed out
 
+// Every form: no page load, the browser's checks reported in our message area, one submission
+// at a time. `prepare(form)` reads the valid fields and returns the work to run (or nothing);
+// a failure of that work is shown.
+function onSubmit(id, prepare) {
+  $(id).addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (!validate(form)) return;
+    const work = prepare(form);
+    if (!work) return;
+    busy(form, async () => {
+      try {
+        await work();
+      } catch (error) {
+        fail(error);
+      }
+    });
+  });
+}
+
 function prepareConfirm() {
   $("confirm-local").hidden = !config.local;
   $("resend-code").hidden = config.local; // the emulator sends no mail and accepts any code
   if (pending && !$("confirm-email").value) $("confirm-email").value = pending.email;
 }
 
-$("signin-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  if (!validate(form)) return;
+onSubmit("signin-form", (form) => {
   const email = $("signin-email").value.trim();
-  busy(form, async () => {
+  return async () => {
     try {
       await session.signIn(email, $("signin-password").value);
       form.reset();
@@ -105,55 +122,41 @@ $("signin-form").addEventListener("submit", (event) => {
         $("confirm-email").value = email;
         go("#/confirm");
       }
-      fail(error);
+      throw error;
     }
-  });
+  };
 });
 
-$("signup-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  if (!validate(form)) return;
+onSubmit("signup-form", (form) => {
   const email = $("signup-email").value.trim();
   const password = $("signup-password").value;
-  busy(form, async () => {
-    try {
-      const result = await cognito.signUp(email, password);
-      form.reset();
-      pending = { email, password };
-      if (result.UserConfirmed) {
-        await finishConfirmation();
-        return;
-      }
-      $("confirm-email").value = email;
-      $("confirm-code").value = "";
-      go("#/confirm");
-      say(
-        config.local
-          ? `Account created for ${email}. Running locally: any confirmation code is accepted.`
-          : `Account created. We sent a confirmation code to ${email}.`,
-      );
-    } catch (error) {
-      fail(error);
+  return async () => {
+    const result = await cognito.signUp(email, password);
+    form.reset();
+    pending = { email, password };
+    if (result.UserConfirmed) {
+      await finishConfirmation();
+      return;
     }
-  });
+    $("confirm-email").value = email;
+    $("confirm-code").value = "";
+    go("#/confirm");
+    say(
+      config.local
+        ? `Account created for ${email}. Running locally: any confirmation code is accepted.`
+        : `Account created. We sent a confirmation code to ${email}.`,
+    );
+  };
 });
 
-$("confirm-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  if (!validate(form)) return;
+onSubmit("confirm-form", (form) => {
   const email = $("confirm-email").value.trim();
-  busy(form, async () => {
-    try {
-      await cognito.confirmSignUp(email, $("confirm-code").value.trim());
-      form.reset();
-      if (pending && pending.email !== email) pending = null;
-      await finishConfirmation(email);
-    } catch (error) {
-      fail(error);
-    }
-  });
+  return async () => {
+    await cognito.confirmSignUp(email, $("confirm-code").value.trim());
+    form.reset();
+    if (pending && pending.email !== email) pending = null;
+    await finishConfirmation(email);
+  };
 });
 
 $("resend-code").addEventListener("click", async () => {
@@ -367,25 +370,18 @@ $("load-more").addEventListener("click", async () => {
   if (nodes.length) focus(nodes[0].querySelector("a"));
 });
 
-$("create-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  if (!validate(form)) return;
+onSubmit("create-form", (form) => {
   const fields = { title: $("create-title").value.trim() };
   const description = $("create-description").value.trim();
   if (description) fields.description = description;
   if ($("create-due").value) fields.dateDue = $("create-due").value;
-  busy(form, async () => {
-    try {
-      const created = await api.createTodo(fields);
-      form.reset();
-      say(`Added “${created?.title ?? fields.title}”.`);
-      await loadList({ reset: true });
-      $("create-title").focus();
-    } catch (error) {
-      fail(error);
-    }
-  });
+  return async () => {
+    const created = await api.createTodo(fields);
+    form.reset();
+    say(`Added “${created?.title ?? fields.title}”.`);
+    await loadList({ reset: true });
+    $("create-title").focus();
+  };
 });
 
 // ---------------------------------------------------------------- details
@@ -425,10 +421,9 @@ function fillDetails(todo) {
   $("toggle-complete").textContent = todo.completed ? "Reopen" : "Mark as done";
 }
 
-$("details-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  if (!details.todo || !validate(form)) return;
+// The details and upload forms sit in #details-body, hidden while details.todo is null.
+onSubmit("details-form", () => {
+  if (!details.todo) return null;
   const id = model.todoId(details.todo);
   const fields = {
     title: $("details-title").value.trim(),
@@ -436,16 +431,12 @@ $("details-form").addEventListener("submit", (event) => {
     notes: $("details-notes").value,
     dateDue: $("details-due").value || null,
   };
-  busy(form, async () => {
-    try {
-      const updated = await api.updateTodo(id, fields);
-      details.todo = { ...details.todo, ...fields, ...(updated || {}) };
-      fillDetails(details.todo);
-      say("Saved.");
-    } catch (error) {
-      fail(error);
-    }
-  });
+  return async () => {
+    const updated = await api.updateTodo(id, fields);
+    details.todo = { ...details.todo, ...fields, ...(updated || {}) };
+    fillDetails(details.todo);
+    say("Saved.");
+  };
 });
 
 $("toggle-complete").addEventListener("click", async () => {
@@ -554,17 +545,15 @@ async function refreshFiles(todoId) {
   if (details.todo && model.todoId(details.todo) === todoId) renderFiles(model.files(data));
 }
 
-$("upload-form").addEventListener("submit", (event) => {
-  event.preventDefault();
-  const form = event.currentTarget;
-  if (!details.todo || !validate(form)) return;
+onSubmit("upload-form", (form) => {
+  if (!details.todo) return null;
   const file = $("file-input").files[0];
   if (file.size === 0) {
     // The API registers only files with content (S3 pins the exact size); say so in words.
     fail(`${file.name} is empty: there is nothing to upload.`);
     $("file-input").setAttribute("aria-invalid", "true");
     $("file-input").focus();
-    return;
+    return null;
   }
   const todoId = model.todoId(details.todo);
   const progress = $("upload-progress");
@@ -576,7 +565,7 @@ $("upload-form").addEventListener("submit", (event) => {
     percent.textContent = `${value}%`;
   };
   const mine = epoch;
-  busy(form, async () => {
+  return async () => {
     let registered = null;
     setProgress(0, 1);
     $("upload-label").textContent = `Uploading ${file.name}`;
@@ -603,7 +592,7 @@ $("upload-form").addEventListener("submit", (event) => {
         api.deleteFile(todoId, model.fileId(registered)).catch(() => {});
       }
     }
-  });
+  };
 });
 
 // ---------------------------------------------------------------- start
