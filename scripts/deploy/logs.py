@@ -6,6 +6,7 @@ import re
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 from rich.console import Console
 
@@ -24,20 +25,20 @@ def parse_since(text: str) -> int:
     return int(match.group(1)) * _UNITS[match.group(2)]
 
 
-def fetch(logs: Client, group: str, start_ms: int) -> list[dict[str, object]]:
+def fetch(logs: Client, group: str, start_ms: int) -> list[dict[str, Any]]:
     """Every event since start_ms, across all pages, oldest first."""
-    events: list[dict[str, object]] = []
+    events: list[dict[str, Any]] = []
     for page in logs.get_paginator("filter_log_events").paginate(
         logGroupName=group, startTime=start_ms
     ):
         events.extend(page.get("events", []))
-    events.sort(key=lambda e: (int(str(e["timestamp"])), str(e.get("eventId", ""))))
+    events.sort(key=lambda e: (e["timestamp"], str(e.get("eventId", ""))))
     return events
 
 
-def print_events(console: Console, events: list[dict[str, object]]) -> None:
+def print_events(console: Console, events: list[dict[str, Any]]) -> None:
     for event in events:
-        when = datetime.fromtimestamp(int(str(event["timestamp"])) / 1000, UTC)
+        when = datetime.fromtimestamp(event["timestamp"] / 1000, UTC)
         stream = str(event.get("logStreamName", "")).rsplit("/", 1)[-1][:8]
         console.print(
             f"{when:%H:%M:%S} {stream} {str(event['message']).rstrip()}",
@@ -66,9 +67,9 @@ def tail(
         print_events(console, events)
         printed += len(events)
         if events:
-            newest = max(int(str(e["timestamp"])) for e in events)
+            newest = max(e["timestamp"] for e in events)
             # Events that share the newest millisecond are fetched again; the seen-set drops them.
-            seen = {str(e.get("eventId")) for e in events if int(str(e["timestamp"])) == newest}
+            seen = {str(e.get("eventId")) for e in events if e["timestamp"] == newest}
             start_ms = newest
         if not follow:
             return printed
