@@ -12,6 +12,7 @@ import base64
 import binascii
 import hashlib
 import json
+from typing import Any
 
 from common.errors import ApiError
 
@@ -48,3 +49,19 @@ def decode(cursor: str, *scope: str) -> dict[str, str]:
     ):
         raise invalid()
     return position
+
+
+def query_page(
+    dynamodb: Any, params: dict[str, Any], limit: int
+) -> tuple[list[dict[str, Any]], dict[str, Any] | None]:
+    """Run a Query whose Limit reads past `limit`: up to `limit` items and the key they end at.
+
+    The key (None when nothing follows) is where the next page starts: the last item shown when
+    the Query found more, else DynamoDB's LastEvaluatedKey.
+    """
+    response = dynamodb.query(**params)
+    items: list[dict[str, Any]] = response.get("Items", [])
+    if len(items) > limit:
+        items = items[:limit]
+        return items, items[-1]
+    return items, response.get("LastEvaluatedKey")

@@ -159,14 +159,7 @@ class FileStore:
             if set(position) != {"f"} or not is_uuid(file_id):
                 raise cursors.invalid()
             params["ExclusiveStartKey"] = {"todoID": {"S": todo_id}, "fileID": {"S": file_id}}
-        response = self.dynamodb.query(**params)
-        items: list[dict[str, Any]] = response.get("Items", [])
-        last: dict[str, Any] | None = None
-        if len(items) > limit:
-            items = items[:limit]
-            last = items[-1]
-        elif "LastEvaluatedKey" in response:
-            last = response["LastEvaluatedKey"]
+        items, last = cursors.query_page(self.dynamodb, params, limit)
         next_cursor = cursors.encode({"f": last["fileID"]["S"]}, sub, todo_id) if last else None
         files = []
         for item in items:

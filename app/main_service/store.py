@@ -199,14 +199,7 @@ class TodoStore:
             params["ExpressionAttributeValues"][":needle"] = {"S": needle}
         if cursor:
             params["ExclusiveStartKey"] = self._start_key(sub, cursor, needle)
-        response = self.dynamodb.query(**params)
-        items: list[dict[str, Any]] = response.get("Items", [])
-        next_position: dict[str, Any] | None = None
-        if len(items) > limit:
-            items = items[:limit]
-            next_position = items[-1]
-        elif "LastEvaluatedKey" in response:
-            next_position = response["LastEvaluatedKey"]
+        items, next_position = cursors.query_page(self.dynamodb, params, limit)
         next_cursor = None
         if next_position is not None:
             next_cursor = cursors.encode(
