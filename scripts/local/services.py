@@ -68,10 +68,10 @@ def local_command(cmd: list[str]) -> list[str]:
     return argv
 
 
-def gunicorn_settings(host: str, port: int, control_socket: Path) -> str:
-    """GUNICORN_CMD_ARGS for a local service: its own address and its own control socket.
+def gunicorn_settings(host: str, port: int) -> str:
+    """GUNICORN_CMD_ARGS for a local service: its own address (it outranks gunicorn.conf.py).
 
-    The control socket defaults to one path per user, so two local services (or a test run beside
-    `make up`) would take it from each other.
+    gunicorn.conf.py turns gunicorn's control socket off, so two services on one machine do not
+    take its per-user default path from each other.
     """
-    return f"--bind {host}:{port} --control-socket {control_socket}"
+    return f"--bind {host}:{port}"

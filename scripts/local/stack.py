@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import sys
-import tempfile
 import threading
 import time
 from dataclasses import dataclass
@@ -134,7 +132,6 @@ class LocalStack:
         self._site_port = 0
         self._api_port = 0
         self._emulator_port = 0
-        self._tmp: str | None = None
         self._cancel = threading.Event()
 
     # --- public surface ------------------------------------------------------------------------
@@ -250,9 +247,6 @@ class LocalStack:
             self.servers.pop().stop()
         children, self.children = self.children, []
         stop_all(children[::-1])
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
 
     def _start_emulator(self) -> None:
         env = _clean_environment()
@@ -381,17 +375,11 @@ class LocalStack:
             }
         )
         values.setdefault("LOG_LEVEL", "INFO")
-        control = Path(self._runtime_dir()) / f"{spec.container}.ctl"
-        values["GUNICORN_CMD_ARGS"] = gunicorn_settings("127.0.0.1", port, control)
+        values["GUNICORN_CMD_ARGS"] = gunicorn_settings("127.0.0.1", port)
         values["BIND_HOST"] = "127.0.0.1"
         env = _clean_environment()
         env.update(values)
         return env
-
-    def _runtime_dir(self) -> str:
-        if self._tmp is None:
-            self._tmp = tempfile.mkdtemp(prefix="todo-local-")
-        return self._tmp
 
     def _start_gateway(self) -> None:
         assert self.api is not None

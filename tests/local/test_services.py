@@ -44,9 +44,7 @@ def test_continuations_and_the_last_cmd_count(tmp_path: Path) -> None:
     ]
     # every written address goes: the local one comes through GUNICORN_CMD_ARGS
     assert local_command(cmd)[1:] == ["--workers", "2", "app:app"]
-    assert gunicorn_settings("127.0.0.1", 9, tmp_path / "s.ctl") == (
-        f"--bind 127.0.0.1:9 --control-socket {tmp_path / 's.ctl'}"
-    )
+    assert gunicorn_settings("127.0.0.1", 9) == "--bind 127.0.0.1:9"
 
 
 @pytest.mark.parametrize(
