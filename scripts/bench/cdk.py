@@ -25,7 +25,7 @@ from rich.table import Table
 
 from scripts.bench import console as bench_console
 from scripts.bench.generate import run_generator_cli, timed
-from scripts.local.template import load_template
+from scripts.cfn.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CDK_PYTHON = ROOT / ".venv-cdk" / "bin" / "python"

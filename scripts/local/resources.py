@@ -16,7 +16,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
-from scripts.local.template import Physical, Resolver, UnsupportedTemplate
+from scripts.cfn.template import Physical, Resolver, UnsupportedTemplate
 
 TABLE = "AWS::DynamoDB::Table"
 BUCKET = "AWS::S3::Bucket"

@@ -12,6 +12,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from scripts.cfn.template import Resolver, UnsupportedTemplate, load_template
 from scripts.local.authorizer import JwtVerifier
 from scripts.local.gateway import ApiGateway, Server, Upstream, Website
 from scripts.local.processes import (
@@ -36,7 +37,6 @@ from scripts.local.resources import (
     emulator_jwks_url,
 )
 from scripts.local.services import dockerfile_cmd, gunicorn_settings, local_command
-from scripts.local.template import Resolver, UnsupportedTemplate, load_template
 from scripts.local.topology import (
     Api,
     Routing,

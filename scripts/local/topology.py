@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from scripts.local.template import LogicalRef, Resolver, UnsupportedTemplate
+from scripts.cfn.template import LogicalRef, Resolver, UnsupportedTemplate
 
 LISTENER = "AWS::ElasticLoadBalancingV2::Listener"
 LISTENER_RULE = "AWS::ElasticLoadBalancingV2::ListenerRule"

@@ -16,7 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
+
+from scripts.cfn.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
@@ -31,21 +32,6 @@ DOCKERFILES = sorted(ROOT.glob("app/*/Dockerfile"))
 
 def _rel(path: Path) -> str:
     return str(path.relative_to(ROOT))
-
-
-class _CfnLoader(yaml.SafeLoader):
-    """Reads CloudFormation's short-form tags (!Ref, !Sub, ...) as plain values."""
-
-
-def _tagged(loader: yaml.SafeLoader, _suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.ScalarNode):
-        return loader.construct_scalar(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node, deep=True)
-    return loader.construct_mapping(node, deep=True)  # type: ignore[arg-type]
-
-
-_CfnLoader.add_multi_constructor("!", _tagged)
 
 
 KNOWN_BAD = "known-bad.yaml"
@@ -153,7 +139,7 @@ def test_checkov_finds_no_failed_checks(path: Path) -> None:
 
 @pytest.mark.parametrize("path", TEMPLATES, ids=_rel)
 def test_every_checkov_skip_is_in_resource_metadata_with_a_reason(path: Path) -> None:
-    template = yaml.load(path.read_text(), Loader=_CfnLoader)  # noqa: S506 (SafeLoader subclass)
+    template = load_template(path)
     declared: set[tuple[str, str]] = set()
     for logical_id, resource in template.get("Resources", {}).items():
         skips = (resource.get("Metadata") or {}).get("checkov", {}).get("skip", [])

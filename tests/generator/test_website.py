@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from generator import website
-from generator.config import Settings
+from generator import render_all, website
+from scripts.cfn import template as cfn_template
+from scripts.cfn.template import parse_template
 
-NO_VALUE = {"Ref": "AWS::NoValue"}
+PSEUDO = {"AWS::Region": "us-east-1", "AWS::AccountId": "123456789012", "AWS::Partition": "aws"}
 DEFAULTS = {"ApiUrl": "https://api.example.test", "FilesBucketName": "todo-files-bucket"}
 WITH_DOMAIN = {
     "AliasDomain": "todo.example.com",
@@ -25,67 +26,13 @@ WITH_DOMAIN = {
 
 @pytest.fixture(scope="module")
 def template() -> dict[str, Any]:
-    rendered: dict[str, Any] = website.build(Settings()).to_dict()
-    return rendered
-
-
-def _parameters(template: dict[str, Any], given: dict[str, str]) -> dict[str, str]:
-    values = {name: p.get("Default") for name, p in template["Parameters"].items()}
-    values.update(given)
-    missing = [name for name, value in values.items() if value is None]
-    assert not missing, f"no value for parameters {missing}"
-    return {k: str(v) for k, v in values.items()}
-
-
-def _condition(expr: Any, params: dict[str, str], conditions: dict[str, Any]) -> Any:
-    """Evaluate a condition expression (or a value inside one)."""
-    if isinstance(expr, dict) and len(expr) == 1:
-        (fn, arg), *_ = expr.items()
-        if fn == "Ref":
-            return params[arg]
-        if fn == "Condition":
-            return _condition(conditions[arg], params, conditions)
-        if fn == "Fn::Equals":
-            left, right = (_condition(a, params, conditions) for a in arg)
-            return left == right
-        if fn == "Fn::Not":
-            return not _condition(arg[0], params, conditions)
-        if fn == "Fn::And":
-            return all(_condition(a, params, conditions) for a in arg)
-        if fn == "Fn::Or":
-            return any(_condition(a, params, conditions) for a in arg)
-    return expr
-
-
-def _resolve(node: Any, true_conditions: set[str]) -> Any:
-    """Apply Fn::If and drop AWS::NoValue, as CloudFormation does."""
-    if isinstance(node, dict):
-        if set(node) == {"Fn::If"}:
-            name, when_true, when_false = node["Fn::If"]
-            return _resolve(when_true if name in true_conditions else when_false, true_conditions)
-        out = {}
-        for key, value in node.items():
-            resolved = _resolve(value, true_conditions)
-            if resolved != NO_VALUE:
-                out[key] = resolved
-        return out
-    if isinstance(node, list):
-        return [r for r in (_resolve(v, true_conditions) for v in node) if r != NO_VALUE]
-    return node
+    """The website template as reviewers read it: the YAML `make templates` writes."""
+    return parse_template(render_all()["website.yaml"])
 
 
 def deployed(template: dict[str, Any], **given: str) -> dict[str, Any]:
     """The template as CloudFormation would create it for these parameter values."""
-    params = _parameters(template, {**DEFAULTS, **given})
-    conditions = template.get("Conditions", {})
-    true_conditions = {n for n, c in conditions.items() if _condition(c, params, conditions)}
-    resources = {
-        name: _resolve(r, true_conditions)
-        for name, r in template["Resources"].items()
-        if r.get("Condition") is None or r["Condition"] in true_conditions
-    }
-    outputs = _resolve(template["Outputs"], true_conditions)
-    return {"Resources": resources, "Outputs": outputs, "Parameters": params}
+    return cfn_template.deployed(template, {**DEFAULTS, **given}, PSEUDO)
 
 
 def of_type(stack: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import requests
 
+from scripts.cfn.template import Physical, Resolver, load_template
 from scripts.local import LocalStack, Log, Ports
-from scripts.local.template import Physical, Resolver, load_template
 from scripts.local.topology import FixedResponse, find_services, read_api, read_routing
 from tests.local.conftest import ROOT, group_alive, sign_up
 

@@ -11,9 +11,9 @@ import yaml
 
 from generator import render_all
 from generator.config import Settings
+from scripts.cfn.template import Resolver, UnsupportedTemplate, load_template
 from scripts.local import LocalStack
 from scripts.local.resources import Clients, create_all
-from scripts.local.template import Resolver, UnsupportedTemplate, load_template
 from tests.local.conftest import FIXTURE, ROOT
 
 ORIGIN = "http://127.0.0.1:8000"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.local.template import Physical, Resolver, load_template
+from scripts.cfn.template import Physical, Resolver, load_template
 from scripts.local.topology import (
     FixedResponse,
     find_services,

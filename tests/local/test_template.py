@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from scripts.local.template import (
+from scripts.cfn.template import (
     LogicalRef,
     Physical,
     Resolver,

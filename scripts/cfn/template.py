@@ -1,11 +1,18 @@
-"""Read a CloudFormation/SAM template and resolve the few intrinsic functions the local stack meets.
+"""Read a CloudFormation/SAM template, and resolve it as CloudFormation would for given parameters.
 
-The local stack never deploys the template: it reads resource definitions and follows references.
-`Resolver.resolve` turns a property value into plain data with local values for parameters and
-pseudo parameters. A `Ref` to a resource the local stack created becomes that resource's local
-name or ID; a `Ref` to any other resource becomes a `LogicalRef`, which callers follow through the
-template (listener rule -> target group -> ECS service). Anything else raises `UnsupportedTemplate`
-with the path of the value, so the message names the resource.
+One loader (`load_template`, `parse_template`) turns short-form tags (`!Ref`, `!If`...) into their
+long form, so every reader sees the same plain dicts and lists. Two ways to resolve, one evaluator
+of Conditions behind both:
+
+- `deployed(template, parameters)` applies only what decides a stack's shape: each resource's
+  Condition, `Fn::If` and `AWS::NoValue`. Every other intrinsic (`Ref`, `Fn::GetAtt`, `Fn::Sub`)
+  stays as written, so invariant tests, the lifecycle checks and the template diff can follow
+  references between resources.
+- `Resolver.resolve` turns a property value into plain data with values for parameters and pseudo
+  parameters (the local stack's view). A `Ref` to a resource the local stack created becomes that
+  resource's local name or ID; a `Ref` to any other resource becomes a `LogicalRef`, which callers
+  follow through the template (listener rule -> target group -> ECS service). Anything else raises
+  `UnsupportedTemplate` with the path of the value, so the message names the resource.
 """
 
 from __future__ import annotations
@@ -75,9 +82,16 @@ _TemplateLoader.add_multi_constructor("!", _construct_tag)
 def load_template(path: Path) -> dict[str, Any]:
     """Parse a template file (short or long intrinsic forms) into plain dicts and lists."""
     try:
-        data = yaml.load(path.read_text(encoding="utf-8"), Loader=_TemplateLoader)  # noqa: S506
+        text = path.read_text(encoding="utf-8")
     except OSError as err:
         raise UnsupportedTemplate(f"cannot read the template: {err.strerror}") from err
+    return parse_template(text)
+
+
+def parse_template(text: str) -> dict[str, Any]:
+    """Parse a template's text (YAML or JSON, short or long intrinsic forms)."""
+    try:
+        data = yaml.load(text, Loader=_TemplateLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as err:
         raise UnsupportedTemplate(f"not a readable template: {err}") from err
     if not isinstance(data, dict):
@@ -312,3 +326,60 @@ def _describe(value: Any) -> str:
     if isinstance(value, LogicalRef):
         return f"the resource {value.logical_id}, which the local stack does not create"
     return type(value).__name__
+
+
+NO_VALUE_REF = {"Ref": "AWS::NoValue"}
+
+
+def parameter_values(template: Mapping[str, Any], given: Mapping[str, str]) -> dict[str, str]:
+    """Every parameter's value: `given`, else its Default. A parameter with neither is an error."""
+    declared = template.get("Parameters") or {}
+    values = {name: spec.get("Default") for name, spec in declared.items()}
+    values.update({k: v for k, v in given.items() if k in declared})
+    missing = sorted(name for name, value in values.items() if value is None)
+    if missing:
+        raise UnsupportedTemplate(f"no value for the parameters {', '.join(missing)}")
+    return {name: str(value) for name, value in values.items()}
+
+
+def deployed(
+    template: Mapping[str, Any], parameters: Mapping[str, str], pseudo: Mapping[str, str]
+) -> dict[str, Any]:
+    """The template as CloudFormation creates it for these parameter values.
+
+    Resources and Outputs whose Condition is false are gone; `Fn::If` is replaced by the branch
+    its condition picks; `AWS::NoValue` removes its key or list item. Nothing else is resolved.
+    `Parameters` becomes a flat map of every parameter's value, `Conditions` of each condition's
+    truth.
+    """
+    values = parameter_values(template, parameters)
+    resolver = Resolver(template, values, pseudo)
+    truth = {
+        name: resolver.condition(name, f"Conditions.{name}")
+        for name in template.get("Conditions") or {}
+    }
+
+    def keep(section: str) -> dict[str, Any]:
+        return {
+            name: _pick_branches({k: v for k, v in item.items() if k != "Condition"}, truth)
+            for name, item in (template.get(section) or {}).items()
+            if truth.get(item.get("Condition", ""), True)
+        }
+
+    shaped = {k: v for k, v in template.items() if k not in ("Resources", "Outputs")}
+    shaped.update(
+        Resources=keep("Resources"), Outputs=keep("Outputs"), Parameters=values, Conditions=truth
+    )
+    return shaped
+
+
+def _pick_branches(value: Any, truth: Mapping[str, bool]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            return _pick_branches(when_true if truth[name] else when_false, truth)
+        picked = {k: _pick_branches(v, truth) for k, v in value.items()}
+        return {k: v for k, v in picked.items() if v != NO_VALUE_REF}
+    if isinstance(value, list):
+        return [p for p in (_pick_branches(v, truth) for v in value) if p != NO_VALUE_REF]
+    return value
