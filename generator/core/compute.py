@@ -153,8 +153,12 @@ def add_compute(
                 LaunchTemplateId=Ref(launch_template),
                 Version=GetAtt(launch_template, "LatestVersionNumber"),
             ),
-            # Required by managed termination protection: ECS decides which instance may go.
-            NewInstancesProtectedFromScaleIn=True,
+            # No scale-in protection, so that the group can always be deleted: CloudFormation
+            # deletes the capacity provider before the group, and ECS leaves the protection it
+            # set on the instances in place, so a protected group never empties and its delete
+            # hangs, then fails (containers-roadmap#2862). Managed draining (below) moves the
+            # tasks off an instance before Auto Scaling terminates it instead.
+            NewInstancesProtectedFromScaleIn=False,
             HealthCheckType="EC2",
             HealthCheckGracePeriod=60,
             Tags=AsgTags(Name=Sub("${AWS::StackName}-container-instance")),
@@ -167,7 +171,12 @@ def add_compute(
             AutoScalingGroupProvider=AutoScalingGroupProvider(
                 AutoScalingGroupArn=Ref(asg),
                 ManagedScaling=ManagedScaling(Status="ENABLED", TargetCapacity=100),
-                ManagedTerminationProtection="ENABLED",
+                # Managed termination protection needs scale-in protection on every instance,
+                # which blocks the stack's deletion (see the Auto Scaling group). Managed draining
+                # covers what it was for: ECS drains an instance's tasks, and starts them
+                # elsewhere, before a scale-in terminates it ("Safely stop Amazon ECS workloads
+                # running on EC2 instances", Amazon ECS Developer Guide).
+                ManagedTerminationProtection="DISABLED",
                 ManagedDraining="ENABLED",
             ),
         )

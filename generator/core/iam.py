@@ -17,7 +17,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import GetAtt, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, NoValue, Parameter, Ref, Sub, Template
 from troposphere.iam import InstanceProfile, Policy, Role
 
 from generator.common import arn, assumed_by
@@ -28,6 +28,8 @@ from generator.core.observability import Logs
 from generator.core.registry import Registry
 from generator.naming import logical_id
 
+EXEC_ENABLED = "ExecEnabled"
+
 
 @dataclass(frozen=True)
 class Iam:
@@ -35,6 +37,7 @@ class Iam:
     task_roles: dict[str, Role]  # service name -> role
     instance_role: Role
     instance_profile: InstanceProfile
+    exec_enabled: str  # condition name: ECS Exec is on in this environment
 
 
 def _actions(names: tuple[str, ...]) -> list[Action]:
@@ -80,21 +83,55 @@ def _task_statements(
             ),
         )
     )
-    # ECS Exec (Session Manager channels); these actions have no resource-level scoping.
-    statements.append(
-        Statement(
-            Sid="EcsExecSessionChannels",
-            Effect=Allow,
-            Action=[
-                ssmmessages.CreateControlChannel,
-                ssmmessages.CreateDataChannel,
-                ssmmessages.OpenControlChannel,
-                ssmmessages.OpenDataChannel,
+    return statements
+
+
+def _exec_policy() -> Policy:
+    """ECS Exec's Session Manager channels ("Using ECS Exec", IAM permissions required).
+
+    These four actions have no resource-level permissions, so the statement names `*`.
+    """
+    return Policy(
+        PolicyName="ecs-exec-session-channels",
+        PolicyDocument=PolicyDocument(
+            Version="2012-10-17",
+            Statement=[
+                Statement(
+                    Sid="EcsExecSessionChannels",
+                    Effect=Allow,
+                    Action=[
+                        ssmmessages.CreateControlChannel,
+                        ssmmessages.CreateDataChannel,
+                        ssmmessages.OpenControlChannel,
+                        ssmmessages.OpenDataChannel,
+                    ],
+                    Resource=["*"],
+                )
             ],
-            Resource=["*"],
+        ),
+    )
+
+
+def _add_exec_switch(t: Template) -> str:
+    """The `EnableExec` parameter: ECS Exec is an access decision, taken per environment.
+
+    AWS does not support ECS Exec with a read-only root filesystem ("Using ECS Exec",
+    considerations), and the ECS agent starts the exec agent as root, so a session is a root
+    shell in the container. With exec on, the containers therefore run with a writable root; with
+    it off (prod's default), they keep the read-only root and the task roles lose the channels.
+    """
+    exec_param = t.add_parameter(
+        Parameter(
+            "EnableExec",
+            Type="String",
+            Default="false",
+            AllowedValues=["true", "false"],
+            Description="ECS Exec into the service containers (root shells; the containers' "
+            "root filesystem is then writable, as ECS Exec requires)",
         )
     )
-    return statements
+    t.add_condition(EXEC_ENABLED, Equals(Ref(exec_param), "true"))
+    return EXEC_ENABLED
 
 
 def add_iam(
@@ -149,6 +186,7 @@ def add_iam(
         )
     )
 
+    exec_enabled = _add_exec_switch(t)
     task_roles: dict[str, Role] = {}
     for service in settings.services:
         task_roles[service.name] = t.add_resource(
@@ -164,7 +202,8 @@ def add_iam(
                             Version="2012-10-17",
                             Statement=_task_statements(settings, service.access, data, encryption),
                         ),
-                    )
+                    ),
+                    If(exec_enabled, _exec_policy(), NoValue),
                 ],
             )
         )
@@ -188,4 +227,5 @@ def add_iam(
         task_roles=task_roles,
         instance_role=instance_role,
         instance_profile=instance_profile,
+        exec_enabled=exec_enabled,
     )

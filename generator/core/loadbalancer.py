@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, Ref, Template
+from troposphere import GetAtt, If, Parameter, Ref, Template
 from troposphere.elasticloadbalancingv2 import (
     Action,
     Condition,
@@ -51,6 +51,16 @@ def add_loadbalancer(
     data: Data,
     compute: Compute,
 ) -> LoadBalancing:
+    deletion_protection = t.add_parameter(
+        Parameter(
+            "LoadBalancerDeletionProtection",
+            Type="String",
+            Default="true",
+            AllowedValues=["true", "false"],
+            Description="Refuse to delete the internal ALB; `make destroy "
+            "DISABLE_DELETION_PROTECTION=1` sets false through a change set before deleting",
+        )
+    )
     load_balancer = t.add_resource(
         LoadBalancer(
             "LoadBalancer",
@@ -65,7 +75,9 @@ def add_loadbalancer(
                     ("access_logs.s3.bucket", Ref(data.log_bucket)),
                     ("access_logs.s3.enabled", "true"),
                     ("access_logs.s3.prefix", data.alb_log_prefix),
-                    ("deletion_protection.enabled", "true"),
+                    # Not retained (it holds no data), so while this is true a stack delete
+                    # fails at the ALB: lifted only on request, through the stack itself.
+                    ("deletion_protection.enabled", Ref(deletion_protection)),
                     ("idle_timeout.timeout_seconds", "60"),  # gunicorn keepalive (65 s) outlives it
                     ("routing.http.desync_mitigation_mode", "strictest"),
                     ("routing.http.drop_invalid_header_fields.enabled", "true"),

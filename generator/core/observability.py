@@ -156,6 +156,7 @@ def add_observability(
             alarm(
                 logical_id(name, metric.removesuffix("Utilization").lower(), "alarm"),
                 f"The {name} service's average {metric} stays >= {threshold} %",
+                Condition=services.enabled,
                 Namespace="AWS/ECS",
                 MetricName=metric,
                 Dimensions=ecs_dims,
@@ -309,7 +310,8 @@ def _add_dashboard(
             stat="Average",
         )
     for name, service in services.services.items():
-        variables[f"{name}Service"] = GetAtt(service, "Name")
+        # While the services are removed (a maintenance step) the widgets show no data.
+        variables[f"{name}Service"] = If(services.enabled, GetAtt(service, "Name"), "none")
     widget(
         "API 5xx and latency (p90)",
         [

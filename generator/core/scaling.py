@@ -41,6 +41,7 @@ def add_scaling(
         target = t.add_resource(
             ScalableTarget(
                 logical_id(name, "scalable-target"),
+                Condition=services.enabled,
                 ServiceNamespace="ecs",
                 ScalableDimension="ecs:service:DesiredCount",
                 ResourceId=Sub(f"service/${{{compute.cluster.title}}}/${{{service.title}.Name}}"),
@@ -52,6 +53,7 @@ def add_scaling(
         step_policies[name] = t.add_resource(
             ScalingPolicy(
                 logical_id(name, "elb-5xx-step-scaling"),
+                Condition=services.enabled,
                 PolicyName=Sub(f"${{AWS::StackName}}-{name}-elb-5xx-double"),
                 PolicyType="StepScaling",
                 ScalingTargetId=Ref(target),
@@ -72,6 +74,7 @@ def add_scaling(
         t.add_resource(
             ScalingPolicy(
                 logical_id(name, "cpu-target-tracking"),
+                Condition=services.enabled,
                 PolicyName=Sub(f"${{AWS::StackName}}-{name}-cpu"),
                 PolicyType="TargetTrackingScaling",
                 ScalingTargetId=Ref(target),
@@ -90,6 +93,7 @@ def add_scaling(
     elb_5xx_alarm = t.add_resource(
         Alarm(
             "LoadBalancer5xxScaleOutAlarm",
+            Condition=services.enabled,
             AlarmDescription=(
                 f"ALB answered >= {settings.elb_5xx_threshold} 5XX within "
                 f"{settings.elb_5xx_period} s: double the tasks of every service"

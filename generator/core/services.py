@@ -46,16 +46,14 @@ IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 # can exist yet. While a service's tag is this value, the service runs no task and cannot scale.
 BOOTSTRAP_TAG = "bootstrap"
 
-# Writable scratch space on a read-only root filesystem, as per-task volumes: /tmp for gunicorn,
-# and the directories the ECS Exec agent writes to (it cannot start on a read-only root otherwise).
+# Writable scratch space on a read-only root filesystem, as a per-task volume: /tmp for gunicorn.
 # On Fargate a task volume starts as root 0755: the images declare `VOLUME /tmp` (mode 1777) so
 # the non-root server can write there.
 WRITABLE_PATHS = {
     "tmp": "/tmp",  # noqa: S108 - a per-task volume, not the host's /tmp
-    "ecs-exec-agent": "/managed-agents",
-    "ecs-exec-state": "/var/lib/amazon",
-    "ecs-exec-logs": "/var/log/amazon",
 }
+
+SERVICES_ENABLED = "ServicesEnabled"
 
 
 @dataclass(frozen=True)
@@ -65,6 +63,7 @@ class Services:
     min_tasks: dict[str, Parameter]
     max_tasks: dict[str, Parameter]
     bootstrapping: dict[str, str]  # service name -> condition: its image tag is `bootstrap`
+    enabled: str  # condition: the ECS services exist (false only during a maintenance step)
 
 
 def _environment(
@@ -90,6 +89,7 @@ def _container(
     image: Sub,
     environment: list[Environment],
     log_group: object,
+    exec_enabled: str,
 ) -> ContainerDefinition:
     port = settings.container_port
     probe = (
@@ -104,11 +104,12 @@ def _container(
         PortMappings=[PortMapping(ContainerPort=port, Protocol="tcp")],
         Environment=environment,
         User=settings.container_user,
-        ReadonlyRootFilesystem=True,
+        # ECS Exec is not supported with a read-only root filesystem (see generator/core/iam.py).
+        ReadonlyRootFilesystem=If(exec_enabled, False, True),
         Privileged=False,
         Memory=service.memory,
         LinuxParameters=LinuxParameters(
-            InitProcessEnabled=True,  # reaps ECS Exec sessions' processes
+            InitProcessEnabled=True,  # forwards signals to gunicorn, reaps orphaned processes
             Capabilities=KernelCapabilities(Drop=["ALL"]),
         ),
         MountPoints=[
@@ -158,6 +159,17 @@ def add_services(
             Description="LOG_LEVEL of both services",
         )
     )
+    enabled = t.add_parameter(
+        Parameter(
+            "ServicesEnabled",
+            Type="String",
+            Default="true",
+            AllowedValues=["true", "false"],
+            Description="false removes both ECS services and their scaling (a maintenance step, "
+            "for example the first of the three steps that switch LaunchType; docs/deploy.md)",
+        )
+    )
+    t.add_condition(SERVICES_ENABLED, Equals(Ref(enabled), "true"))
     environment = _environment(settings, data, auth, log_level)
     fargate = compute.use_fargate
 
@@ -218,13 +230,21 @@ def add_services(
                 TaskRoleArn=GetAtt(iam.task_roles[service.name], "Arn"),
                 Volumes=[Volume(Name=name) for name in WRITABLE_PATHS],
                 ContainerDefinitions=[
-                    _container(settings, service, image, environment, logs.services[service.name])
+                    _container(
+                        settings,
+                        service,
+                        image,
+                        environment,
+                        logs.services[service.name],
+                        iam.exec_enabled,
+                    )
                 ],
             )
         )
         ecs_service = t.add_resource(
             Service(
                 logical_id(service.name, "service"),
+                Condition=SERVICES_ENABLED,
                 # The target group must be attached to the ALB before a service registers in it.
                 DependsOn=[
                     lb.listener_rules[service.name].title,
@@ -282,7 +302,7 @@ def add_services(
                     ),
                     NoValue,
                 ),
-                EnableExecuteCommand=True,
+                EnableExecuteCommand=If(iam.exec_enabled, True, False),
                 EnableECSManagedTags=True,
                 PropagateTags="SERVICE",
             )
@@ -292,6 +312,7 @@ def add_services(
             logical_id(service.name, "service-name"),
             GetAtt(ecs_service, "Name"),
             f"ECS service of the {service.name} service",
+            condition=SERVICES_ENABLED,
         )
         services[service.name] = ecs_service
         task_definitions[service.name] = task_definition
@@ -301,4 +322,5 @@ def add_services(
         min_tasks=min_tasks,
         max_tasks=max_tasks,
         bootstrapping=bootstrapping,
+        enabled=SERVICES_ENABLED,
     )

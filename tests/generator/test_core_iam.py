@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.generator.conftest import as_list, props, resources, target
+from tests.generator.conftest import as_list, props, resolve, resources, target
 
 # What each service calls (DESIGN.md -> Services), per resource. Written out here rather than
 # read from generator/config.py, so a change there must be made twice to pass.
@@ -90,8 +90,14 @@ def task_access(template: dict[str, Any], service: str) -> dict[str, set[str]]:
     return access
 
 
-def test_no_identity_policy_uses_wildcards_it_can_avoid(core_template: dict[str, Any]) -> None:
-    assert wildcard_violations(core_template) == []
+@pytest.fixture(scope="module", params=["true", "false"], ids=["exec-on", "exec-off"])
+def with_exec(request: pytest.FixtureRequest, core_template: dict[str, Any]) -> dict[str, Any]:
+    """The core template as it deploys with ECS Exec on (dev's default) and off (prod's)."""
+    return resolve(core_template, {"EnableExec": request.param})
+
+
+def test_no_identity_policy_uses_wildcards_it_can_avoid(with_exec: dict[str, Any]) -> None:
+    assert wildcard_violations(with_exec) == []
 
 
 @pytest.mark.parametrize(
@@ -103,9 +109,9 @@ def test_no_identity_policy_uses_wildcards_it_can_avoid(core_template: dict[str,
     ],
 )
 def test_the_wildcard_check_catches_a_broad_statement(
-    core_template: dict[str, Any], statement: dict[str, Any], expected: str
+    with_exec: dict[str, Any], statement: dict[str, Any], expected: str
 ) -> None:
-    broken = copy.deepcopy(core_template)
+    broken = copy.deepcopy(with_exec)
     policy = props(broken, "FilesTaskRole")["Policies"][0]["PolicyDocument"]
     policy["Statement"].append(statement)
     (violation,) = wildcard_violations(broken)
@@ -114,22 +120,24 @@ def test_the_wildcard_check_catches_a_broad_statement(
 
 @pytest.mark.parametrize("service", sorted(EXPECTED_TASK_ACCESS))
 def test_task_role_grants_exactly_what_the_service_calls(
-    core_template: dict[str, Any], service: str
+    with_exec: dict[str, Any], service: str
 ) -> None:
-    access = task_access(core_template, service)
+    access = task_access(with_exec, service)
     data_access = {k: v for k, v in access.items() if k not in {"DataKey", "*"}}
     assert data_access == EXPECTED_TASK_ACCESS[service]
-    assert access["*"] == ECS_EXEC  # ECS Exec channels, nothing else on "*"
+    exec_on = with_exec["Parameters"]["EnableExec"] == "true"
+    # ECS Exec's channels, only where exec is on, and nothing else on "*".
+    assert access.get("*", set()) == (ECS_EXEC if exec_on else set())
 
 
 @pytest.mark.parametrize("service", sorted(EXPECTED_TASK_ACCESS))
 def test_task_role_uses_the_data_key_only_through_dynamodb_and_s3(
-    core_template: dict[str, Any], service: str
+    with_exec: dict[str, Any], service: str
 ) -> None:
     role = f"{service.title()}TaskRole"
     (statement,) = [
         s
-        for owner, s in identity_statements(core_template)
+        for owner, s in identity_statements(with_exec)
         if owner == role and [target(r) for r in s["Resource"]] == ["DataKey"]
     ]
     services = json.dumps(statement["Condition"]["StringEquals"]["kms:ViaService"])

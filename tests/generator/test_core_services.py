@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from generator.config import Settings
-from tests.generator.conftest import props, resources, target
+from tests.generator.conftest import props, resolve, resources, target
 
 SETTINGS = Settings()
 SERVICES = [s.name for s in SETTINGS.services]
@@ -92,7 +92,7 @@ def test_every_container_is_hardened(deployed: dict[str, Any]) -> None:
 def test_the_hardening_check_catches_each_regression(
     core_template: dict[str, Any], field: str, value: Any, expected: str
 ) -> None:
-    broken = copy.deepcopy(core_template)
+    broken = copy.deepcopy(resolve(core_template, {}))
     container = props(broken, "MainTaskDefinition")["ContainerDefinitions"][0]
     container[field] = value
     assert hardening_violations(broken) == [f"main: {expected}"]
@@ -185,7 +185,9 @@ def test_load_balancer_attributes(core_template: dict[str, Any]) -> None:
     }
     assert attrs["routing.http.drop_invalid_header_fields.enabled"] == "true"
     assert attrs["routing.http.desync_mitigation_mode"] == "strictest"
-    assert attrs["deletion_protection.enabled"] == "true"
+    # On unless lifted on purpose, through the stack (make destroy DISABLE_DELETION_PROTECTION=1).
+    assert attrs["deletion_protection.enabled"] == {"Ref": "LoadBalancerDeletionProtection"}
+    assert core_template["Parameters"]["LoadBalancerDeletionProtection"]["Default"] == "true"
     assert attrs["access_logs.s3.enabled"] == "true"
     assert attrs["access_logs.s3.bucket"] == {"Ref": "LogBucket"}
 
@@ -213,7 +215,6 @@ def test_service_deploys_safely(core_template: dict[str, Any], service: str) -> 
     assert deployment["MinimumHealthyPercent"] == 100
     assert deployment["MaximumPercent"] == 200
     assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
-    assert p["EnableExecuteCommand"] is True
     assert p["HealthCheckGracePeriodSeconds"] > 0
     # The listener rule attaches the target group to the ALB before the service registers.
     assert (
@@ -253,12 +254,29 @@ def test_launch_type_switches_networking_and_targets(deployed: dict[str, Any]) -
     assert len(asgs) == (0 if fargate else 1)
 
 
-def test_capacity_provider_scales_and_protects_instances(core_template: dict[str, Any]) -> None:
+def test_capacity_provider_scales_and_drains_instances(core_template: dict[str, Any]) -> None:
+    """Managed draining instead of termination protection: tests/aws/test_lifecycle.py says why."""
     provider = props(core_template, "CapacityProvider")["AutoScalingGroupProvider"]
     assert provider["ManagedScaling"]["Status"] == "ENABLED"
-    assert provider["ManagedTerminationProtection"] == "ENABLED"
+    assert provider["ManagedDraining"] == "ENABLED"
     asg = props(core_template, "ContainerInstanceAutoScalingGroup")
-    assert asg["NewInstancesProtectedFromScaleIn"] is True
     assert {target(s) for s in asg["VPCZoneIdentifier"]} == {f"PrivateSubnet{az}" for az in "ABC"}
     cluster = props(core_template, "Cluster")
     assert {"Name": "containerInsights", "Value": "enabled"} in cluster["ClusterSettings"]
+
+
+@pytest.mark.parametrize("exec_on", [True, False], ids=["exec-on", "exec-off"])
+def test_ecs_exec_is_a_parameter_and_never_meets_a_read_only_root(
+    core_template: dict[str, Any], exec_on: bool
+) -> None:
+    """AWS does not support ECS Exec with a read-only root filesystem (ECS Exec considerations):
+    with exec on the root is writable (the one hardening rule exec relaxes), with it off it is
+    read-only and exec is off on every service. Off by default; dev turns it on."""
+    stack = resolve(core_template, {"EnableExec": str(exec_on).lower()})
+    assert core_template["Parameters"]["EnableExec"]["Default"] == "false"
+    for service in SERVICES:
+        assert props(stack, f"{service.title()}Service")["EnableExecuteCommand"] is exec_on
+    for c in containers(stack):
+        assert c["ReadonlyRootFilesystem"] is not exec_on
+    expected = [f"{name}: writable root filesystem" for name in SERVICES] if exec_on else []
+    assert sorted(hardening_violations(stack)) == sorted(expected)
