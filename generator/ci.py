@@ -23,14 +23,31 @@ from typing import Any
 from awacs import cloudformation as cfn
 from awacs import cloudfront as cloudfront_actions
 from awacs import ecr, ecs, elasticloadbalancing, iam, logs, s3, sts
-from awacs.aws import Action, Allow, Condition, Policy, Principal, Statement, StringEquals
+from awacs.aws import (
+    Action,
+    Allow,
+    Condition,
+    Policy,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
 from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, Template
 from troposphere import iam as iam_resources
 from troposphere import s3 as s3_resources
 
 from generator.buckets import bucket_policy, expiry_rule, private_bucket, sse_s3
-from generator.common import add_output, arn, assumed_by, checkov_skip, retain, sub
+from generator.ci_permissions import (
+    boundary_name,
+    boundary_policy,
+    execution_policies,
+    stack_prefixes,
+)
+from generator.common import add_output, all_of, arn, assumed_by, checkov_skip, retain, sub
 from generator.config import Settings
+from generator.core.compute import ECS_AMI
+from generator.naming import logical_id
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # GitHub's published intermediate thumbprints; IAM no longer checks them for this provider,
@@ -41,108 +58,9 @@ GITHUB_THUMBPRINTS = [
 ]
 SAM_TRANSFORM = "Serverless-2016-10-31"
 ARTIFACT_EXPIRY_DAYS = 30
-STACK_LAYERS = ("core", "website")
 
 CREATE_PROVIDER = "CreateOidcProvider"
 IS_DEV = "IsDevEnvironment"
-
-# What CloudFormation may do while it applies the project's stacks: per IAM service, the actions
-# (all of the service's, unless listed) and the resources. `<stack>` stands for each project
-# stack's name (todo-<env>-core, todo-<env>-website): CloudFormation names what it creates after
-# the stack, so these patterns cover exactly the stacks' own resources and nothing of this CI
-# stack. `*` only where the service has no resource-level permission for creating (EC2, ECS,
-# Cognito user pools, KMS keys, ...); those statements are limited to this region.
-ALL = ("*",)
-EXECUTION_SCOPES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "iam": (
-        ALL,
-        (
-            "arn:${AWS::Partition}:iam::${AWS::AccountId}:role/<stack>-*",
-            "arn:${AWS::Partition}:iam::${AWS::AccountId}:instance-profile/<stack>-*",
-        ),
-    ),
-    "s3": (ALL, ("arn:${AWS::Partition}:s3:::<stack>-*",)),
-    "dynamodb": (
-        ALL,
-        ("arn:${AWS::Partition}:dynamodb:${AWS::Region}:${AWS::AccountId}:table/<stack>-*",),
-    ),
-    "ecr": (
-        ALL,
-        ("arn:${AWS::Partition}:ecr:${AWS::Region}:${AWS::AccountId}:repository/<stack>-*",),
-    ),
-    "logs": (
-        ALL,
-        ("arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:<stack>-*",),
-    ),
-    "sns": (ALL, ("arn:${AWS::Partition}:sns:${AWS::Region}:${AWS::AccountId}:<stack>-*",)),
-    "cloudwatch": (
-        ALL,
-        (
-            "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:<stack>-*",
-            "arn:${AWS::Partition}:cloudwatch::${AWS::AccountId}:dashboard/<stack>-*",
-        ),
-    ),
-    "apigateway": (ALL, ("arn:${AWS::Partition}:apigateway:${AWS::Region}::/*",)),
-    "cloudfront": (ALL, ("arn:${AWS::Partition}:cloudfront::${AWS::AccountId}:*",)),
-    # The ECS-optimized AMI ID comes from a public SSM parameter.
-    "ssm": (
-        ("GetParameter", "GetParameters"),
-        ("arn:${AWS::Partition}:ssm:${AWS::Region}::parameter/aws/service/*",),
-    ),
-    "ec2": (ALL, ALL),
-    "ecs": (ALL, ALL),
-    "elasticloadbalancing": (ALL, ALL),
-    "autoscaling": (ALL, ALL),
-    "application-autoscaling": (ALL, ALL),
-    "cognito-idp": (ALL, ALL),
-    # Managing the stack's keys and letting DynamoDB, S3 and Logs use them; no key material export.
-    "kms": (
-        (
-            "CreateKey",
-            "CreateAlias",
-            "UpdateAlias",
-            "DeleteAlias",
-            "DescribeKey",
-            "EnableKey",
-            "DisableKey",
-            "EnableKeyRotation",
-            "DisableKeyRotation",
-            "GetKeyPolicy",
-            "PutKeyPolicy",
-            "GetKeyRotationStatus",
-            "ListAliases",
-            "ListResourceTags",
-            "ScheduleKeyDeletion",
-            "TagResource",
-            "UntagResource",
-            "UpdateKeyDescription",
-            "CreateGrant",
-            "Encrypt",
-            "Decrypt",
-            "GenerateDataKey",
-            "GenerateDataKeyWithoutPlaintext",
-        ),
-        ALL,
-    ),
-}
-# Log delivery (API Gateway access logs, VPC flow logs) is configured on account-level resources.
-LOG_DELIVERY_ACTIONS = (
-    "CreateLogDelivery",
-    "GetLogDelivery",
-    "UpdateLogDelivery",
-    "DeleteLogDelivery",
-    "ListLogDeliveries",
-    "PutResourcePolicy",
-    "DescribeResourcePolicies",
-    "DescribeLogGroups",
-)
-# The services' own service-linked roles (ECS, Auto Scaling, ELB, Application Auto Scaling).
-SERVICE_LINKED_ROLE_SERVICES = [
-    "ecs.amazonaws.com",
-    "autoscaling.amazonaws.com",
-    "elasticloadbalancing.amazonaws.com",
-    "ecs.application-autoscaling.amazonaws.com",
-]
 
 
 @dataclass(frozen=True)
@@ -150,13 +68,16 @@ class Params:
     repository: Parameter
     environment: Parameter
     existing_provider: Parameter
+    deploy_branch: Parameter
 
 
 @dataclass(frozen=True)
 class Roles:
     execution: iam_resources.Role
+    execution_policies: list[iam_resources.ManagedPolicy]
     deploy: iam_resources.Role
     preview: iam_resources.Role
+    boundary: iam_resources.ManagedPolicy
 
 
 def build(settings: Settings) -> Template:
@@ -204,6 +125,16 @@ def add_parameters(t: Template) -> Params:
                 ConstraintDescription="empty or the ARN of the "
                 + GITHUB_OIDC_HOST
                 + " OIDC provider",
+            )
+        ),
+        deploy_branch=t.add_parameter(
+            Parameter(
+                "DeployBranch",
+                Type="String",
+                Default="main",
+                Description="The only branch whose workflow runs may assume the deploy role",
+                AllowedPattern=r"^[A-Za-z0-9._/-]+$",
+                ConstraintDescription="a branch name, no wildcards",
             )
         ),
     )
@@ -254,18 +185,29 @@ def add_artifact_bucket(t: Template) -> s3_resources.Bucket:
     return bucket
 
 
-def _stack_prefixes(settings: Settings) -> list[str]:
-    return [f"{settings.project}-${{Environment}}-{layer}" for layer in STACK_LAYERS]
-
-
 def _stack_arns(settings: Settings) -> list[Sub]:
     return [
         arn(f"cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{p}/*")
-        for p in _stack_prefixes(settings)
+        for p in stack_prefixes(settings)
     ]
 
 
-def _github_trust(provider_arn: If, subject: Sub) -> Policy:
+# The OIDC subject GitHub issues once the repository's subject template includes the job's ref
+# (docs/cd.md: `gh api -X PUT repos/<owner>/<name>/actions/oidc/customization/sub` with
+# include_claim_keys repo, context, ref). Binding the ref in the trust policy means a workflow run
+# from any other branch cannot assume the deploy role, whatever the GitHub environment's own
+# protection rules say ("Configuring OpenID Connect in Amazon Web Services", GitHub Docs;
+# "Customizing the token claims").
+DEPLOY_SUBJECT = (
+    "repo:${GitHubRepository}:environment:${Environment}:ref:refs/heads/${DeployBranch}"
+)
+PREVIEW_SUBJECT = "repo:${GitHubRepository}:pull_request:ref:refs/pull/*/merge"
+
+
+def _github_trust(provider_arn: If, subject: Sub, *, exact: bool) -> Policy:
+    """Trust for this repository's jobs with that OIDC subject. `exact`: StringEquals; else
+    StringLike, where the subject's only wildcard is the pull-request number."""
+    match = StringEquals if exact else StringLike
     return Policy(
         Version="2012-10-17",
         Statement=[
@@ -273,13 +215,9 @@ def _github_trust(provider_arn: If, subject: Sub) -> Policy:
                 Effect=Allow,
                 Principal=Principal("Federated", provider_arn),
                 Action=[sts.AssumeRoleWithWebIdentity],
-                Condition=Condition(
-                    StringEquals(
-                        {
-                            f"{GITHUB_OIDC_HOST}:aud": "sts.amazonaws.com",
-                            f"{GITHUB_OIDC_HOST}:sub": subject,
-                        }
-                    )
+                Condition=all_of(
+                    StringEquals(f"{GITHUB_OIDC_HOST}:aud", "sts.amazonaws.com"),
+                    match(f"{GITHUB_OIDC_HOST}:sub", subject),
                 ),
             )
         ],
@@ -301,56 +239,18 @@ def _github_role(
         title,
         Description=Sub(description),
         MaxSessionDuration=3600,
-        AssumeRolePolicyDocument=_github_trust(provider_arn, Sub(subject)),
+        AssumeRolePolicyDocument=_github_trust(
+            provider_arn, Sub(subject), exact="*" not in subject
+        ),
         Policies=[iam_resources.Policy(PolicyName=policy_name, PolicyDocument=policy)],
         **properties,
     )
 
 
-def execution_policy(settings: Settings) -> Policy:
-    """What CloudFormation may do while it applies the project's stacks of one environment."""
-    in_region = Condition(StringEquals("aws:RequestedRegion", Ref("AWS::Region")))
-    statements = []
-    for service, (actions, patterns) in EXECUTION_SCOPES.items():
-        resources: list[str | Sub] = []
-        for pattern in patterns:
-            if "<stack>" in pattern:
-                resources += [Sub(pattern.replace("<stack>", p)) for p in _stack_prefixes(settings)]
-            else:
-                resources.append(pattern if pattern == "*" else Sub(pattern))
-        statement = Statement(
-            Sid="Manage" + "".join(w.title() for w in service.split("-")),
-            Effect=Allow,
-            Action=[Action(service, a) for a in actions],
-            Resource=resources,
-        )
-        if patterns == ALL:
-            statement.Condition = in_region
-        statements.append(statement)
-    statements.append(
-        Statement(
-            Sid="ConfigureLogDelivery",
-            Effect=Allow,
-            Action=[Action("logs", a) for a in LOG_DELIVERY_ACTIONS],
-            Resource=["*"],
-            Condition=in_region,
-        )
-    )
-    statements.append(
-        Statement(
-            Sid="CreateServiceLinkedRoles",
-            Effect=Allow,
-            Action=[iam.CreateServiceLinkedRole],
-            Resource=[arn("iam::${AWS::AccountId}:role/aws-service-role/*")],
-            Condition=Condition(StringEquals("iam:AWSServiceName", SERVICE_LINKED_ROLE_SERVICES)),
-        )
-    )
-    return Policy(Version="2012-10-17", Statement=statements)
-
-
-def _change_set_statements(settings: Settings, *, execute: bool) -> list[Statement]:
+def _change_set_statements(
+    settings: Settings, execution: iam_resources.Role, *, execute: bool
+) -> list[Statement]:
     actions = [
-        cfn.CreateChangeSet,
         cfn.DescribeChangeSet,
         cfn.DeleteChangeSet,
         cfn.ListChangeSets,
@@ -364,21 +264,37 @@ def _change_set_statements(settings: Settings, *, execute: bool) -> list[Stateme
     ]
     if execute:
         actions.append(cfn.ExecuteChangeSet)
+    stacks = [
+        *_stack_arns(settings),
+        arn("cloudformation:${AWS::Region}:${AWS::AccountId}:changeSet/*"),
+    ]
     return [
+        Statement(Sid="ProjectStackChangeSets", Effect=Allow, Action=actions, Resource=stacks),
+        # A change set always runs as the execution role: without a role, CloudFormation would
+        # act with the caller's own credentials ("cloudformation:RoleArn", CloudFormation User
+        # Guide, "Control access with IAM").
         Statement(
-            Sid="ProjectStackChangeSets",
+            Sid="CreateChangeSetsThatRunAsTheExecutionRole",
             Effect=Allow,
-            Action=actions,
-            Resource=[
-                *_stack_arns(settings),
-                arn("cloudformation:${AWS::Region}:${AWS::AccountId}:changeSet/*"),
-            ],
+            Action=[cfn.CreateChangeSet],
+            Resource=stacks,
+            Condition=Condition(StringEquals("cloudformation:RoleArn", GetAtt(execution, "Arn"))),
         ),
         Statement(
             Sid="UseTheSamTransform",
             Effect=Allow,
             Action=[cfn.CreateChangeSet],
             Resource=[arn(f"cloudformation:${{AWS::Region}}:aws:transform/{SAM_TRANSFORM}")],
+        ),
+        # CloudFormation resolves SSM-typed parameters during CreateChangeSet with the caller's
+        # credentials, not the execution role's ("Specify existing resources at runtime with
+        # CloudFormation-supplied parameter types", CloudFormation User Guide): the core stack's
+        # ContainerInstanceAmi.
+        Statement(
+            Sid="ResolveTheContainerInstanceAmiParameter",
+            Effect=Allow,
+            Action=[Action("ssm", "GetParameters")],
+            Resource=[arn("ssm:${AWS::Region}::parameter" + ECS_AMI)],
         ),
         Statement(
             Sid="ValidateTemplates",
@@ -411,12 +327,12 @@ def _artifacts(bucket: s3_resources.Bucket) -> Statement:
 def deploy_policy(
     settings: Settings, execution: iam_resources.Role, artifacts: s3_resources.Bucket
 ) -> Policy:
-    core, website = _stack_prefixes(settings)
+    core, website = stack_prefixes(settings)
     website_bucket = f"s3:::{website}-websitebucket-*"
     return Policy(
         Version="2012-10-17",
         Statement=[
-            *_change_set_statements(settings, execute=True),
+            *_change_set_statements(settings, execution, execute=True),
             _pass_execution_role(execution),
             _artifacts(artifacts),
             Statement(
@@ -493,7 +409,7 @@ def preview_policy(
     return Policy(
         Version="2012-10-17",
         Statement=[
-            *_change_set_statements(settings, execute=False),
+            *_change_set_statements(settings, execution, execute=False),
             _pass_execution_role(execution),
             _artifacts(artifacts),
         ],
@@ -507,19 +423,42 @@ def add_roles(
     provider_arn: If,
     artifacts: s3_resources.Bucket,
 ) -> Roles:
-    execution = t.add_resource(
+    boundary = t.add_resource(
+        checkov_skip(
+            iam_resources.ManagedPolicy(
+                "WorkloadPermissionsBoundary",
+                ManagedPolicyName=Sub(boundary_name(settings)),
+                Description=Sub(
+                    "The most any role of the ${Environment} core stack may do (its permissions "
+                    "boundary; the execution role cannot create a role without it)"
+                ),
+                PolicyDocument=boundary_policy(settings),
+            ),
+            (
+                "CKV_AWS_111",
+                "A permissions boundary grants nothing by itself: it caps the SSM agent's AWS "
+                "managed policy, whose writes AWS scopes to the calling instance",
+            ),
+        )
+    )
+    execution = [
+        t.add_resource(
+            iam_resources.ManagedPolicy(
+                logical_id("cloud-formation-execution", part),
+                Description=Sub(f"CloudFormation applies the ${{Environment}} stacks: {part}"),
+                PolicyDocument=document,
+            )
+        )
+        for part, document in execution_policies(settings).items()
+    ]
+    execution_role = t.add_resource(
         iam_resources.Role(
             "CloudFormationExecutionRole",
             Description=Sub("CloudFormation applies the ${Environment} stacks with this role"),
             AssumeRolePolicyDocument=assumed_by(
                 "cloudformation.amazonaws.com", this_account_only=True
             ),
-            Policies=[
-                iam_resources.Policy(
-                    PolicyName="apply-project-stacks",
-                    PolicyDocument=execution_policy(settings),
-                )
-            ],
+            ManagedPolicyArns=[Ref(p) for p in execution],
         )
     )
     deploy = t.add_resource(
@@ -527,9 +466,9 @@ def add_roles(
             "GitHubDeployRole",
             description="GitHub Actions deploys of ${Environment} (${GitHubRepository})",
             provider_arn=provider_arn,
-            subject="repo:${GitHubRepository}:environment:${Environment}",
+            subject=DEPLOY_SUBJECT,
             policy_name="deploy",
-            policy=deploy_policy(settings, execution, artifacts),
+            policy=deploy_policy(settings, execution_role, artifacts),
         )
     )
     preview = t.add_resource(
@@ -537,13 +476,19 @@ def add_roles(
             "GitHubPreviewRole",
             description="Pull-request change-set previews (${GitHubRepository})",
             provider_arn=provider_arn,
-            subject="repo:${GitHubRepository}:pull_request",
+            subject=PREVIEW_SUBJECT,
             policy_name="preview",
-            policy=preview_policy(settings, execution, artifacts),
+            policy=preview_policy(settings, execution_role, artifacts),
             Condition=IS_DEV,
         )
     )
-    return Roles(execution=execution, deploy=deploy, preview=preview)
+    return Roles(
+        execution=execution_role,
+        execution_policies=execution,
+        deploy=deploy,
+        preview=preview,
+        boundary=boundary,
+    )
 
 
 def add_outputs(
@@ -572,3 +517,9 @@ def add_outputs(
         "GitHub environment variable DEPLOY_ARTIFACT_BUCKET",
     )
     add_output(t, "OidcProviderArn", provider_arn, "The GitHub OIDC provider the roles trust")
+    add_output(
+        t,
+        "WorkloadBoundaryArn",
+        Ref(roles.boundary),
+        "Permissions boundary of every role the core stack creates",
+    )

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any, TypeVar
 
-from awacs.aws import Allow, Condition, PolicyDocument, Principal, Statement, StringEquals
+from awacs.aws import (
+    Allow,
+    Condition,
+    ConditionElement,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+)
 from awacs.sts import AssumeRole
 from troposphere import AWSObject, BaseAWSObject, Export, Output, Ref, Sub, Template
 
@@ -70,3 +78,20 @@ def assumed_by(service: str, *, this_account_only: bool) -> PolicyDocument:
     if this_account_only:
         statement.Condition = Condition(StringEquals("aws:SourceAccount", Ref("AWS::AccountId")))
     return PolicyDocument(Version="2012-10-17", Statement=[statement])
+
+
+def all_of(*elements: ConditionElement) -> Condition:
+    """A Condition that requires every element.
+
+    awacs renders a Condition as one mapping per operator, so two elements with the same
+    operator (two StringEquals) would silently keep only the last: merge them into one, and
+    refuse a key given twice.
+    """
+    merged: dict[type[ConditionElement], dict[str, Any]] = {}
+    for element in elements:
+        keys = merged.setdefault(type(element), {})
+        for key, value in element.get_dict().items():
+            if key in keys:
+                raise ValueError(f"condition key {key} given twice")
+            keys[key] = value
+    return Condition([kind(keys) for kind, keys in merged.items()])

@@ -15,6 +15,7 @@ from generator.core.auth import add_auth
 from generator.core.compute import add_compute
 from generator.core.data import add_data
 from generator.core.encryption import add_encryption
+from generator.core.environment import add_environment
 from generator.core.iam import add_iam
 from generator.core.loadbalancer import add_loadbalancer
 from generator.core.network import add_network
@@ -30,15 +31,16 @@ def build(settings: Settings) -> Template:
     t.set_version("2010-09-09")
     t.set_transform("AWS::Serverless-2016-10-31")
 
+    environment = add_environment(t, settings)
     encryption = add_encryption(t, settings)
-    network = add_network(t, settings, encryption)
+    network = add_network(t, settings, environment, encryption)
     security = add_security(t, settings, network)
     data = add_data(t, settings, encryption)
     auth = add_auth(t, settings)
     registry = add_registry(t, settings, encryption)
     logs = add_logs(t, settings, encryption)
-    iam = add_iam(t, settings, encryption, data, registry, logs)
-    compute = add_compute(t, settings, network, security, iam)
+    iam = add_iam(t, settings, environment, encryption, data, registry, logs)
+    compute = add_compute(t, settings, environment, network, security, iam)
     lb = add_loadbalancer(t, settings, network, security, data, compute)
     services = add_services(
         t, settings, network, security, data, auth, registry, logs, iam, compute, lb

@@ -17,6 +17,7 @@ from troposphere.ec2 import (
     LaunchTemplateBlockDeviceMapping,
     LaunchTemplateData,
     MetadataOptions,
+    TagSpecifications,
 )
 from troposphere.ecs import (
     AutoScalingGroupProvider,
@@ -30,6 +31,7 @@ from troposphere.ecs import (
 
 from generator.common import add_output
 from generator.config import Settings
+from generator.core.environment import Environment
 from generator.core.iam import Iam
 from generator.core.network import Network
 from generator.core.security import Security
@@ -49,7 +51,12 @@ class Compute:
 
 
 def add_compute(
-    t: Template, settings: Settings, network: Network, security: Security, iam: Iam
+    t: Template,
+    settings: Settings,
+    environment: Environment,
+    network: Network,
+    security: Security,
+    iam: Iam,
 ) -> Compute:
     launch_type = t.add_parameter(
         Parameter(
@@ -109,6 +116,11 @@ def add_compute(
         LaunchTemplate(
             "ContainerInstanceLaunchTemplate",
             Condition=USE_EC2,
+            # CloudFormation's stack tags do not reach launch templates (not taggable in the
+            # provider schema): the environment tag confines the execution role's changes to it.
+            TagSpecifications=[
+                TagSpecifications(ResourceType="launch-template", Tags=[environment.tag()])
+            ],
             LaunchTemplateData=LaunchTemplateData(
                 ImageId=Ref(ami),
                 InstanceType=Ref(instance_type),

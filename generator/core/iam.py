@@ -24,8 +24,10 @@ from generator.common import arn, assumed_by
 from generator.config import Access, Settings
 from generator.core.data import Data
 from generator.core.encryption import Encryption
+from generator.core.environment import Environment
 from generator.core.observability import Logs
 from generator.core.registry import Registry
+from generator.managed_policies import CONTAINER_INSTANCE_POLICIES
 from generator.naming import logical_id
 
 EXEC_ENABLED = "ExecEnabled"
@@ -137,6 +139,7 @@ def _add_exec_switch(t: Template) -> str:
 def add_iam(
     t: Template,
     settings: Settings,
+    environment: Environment,
     encryption: Encryption,
     data: Data,
     registry: Registry,
@@ -147,6 +150,7 @@ def add_iam(
             "TaskExecutionRole",
             # ECS names the account it acts for: only this account's tasks (no confused deputy).
             AssumeRolePolicyDocument=assumed_by("ecs-tasks.amazonaws.com", this_account_only=True),
+            PermissionsBoundary=environment.boundary,
             Policies=[
                 Policy(
                     PolicyName="pull-images-and-write-logs",
@@ -195,6 +199,7 @@ def add_iam(
                 AssumeRolePolicyDocument=assumed_by(
                     "ecs-tasks.amazonaws.com", this_account_only=True
                 ),
+                PermissionsBoundary=environment.boundary,
                 Policies=[
                     Policy(
                         PolicyName=f"{service.name}-service-data-access",
@@ -212,11 +217,10 @@ def add_iam(
         Role(
             "ContainerInstanceRole",
             AssumeRolePolicyDocument=assumed_by("ec2.amazonaws.com", this_account_only=False),
-            ManagedPolicyArns=[
-                arn("iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role"),
-                # Session Manager instead of SSH.
-                arn("iam::aws:policy/AmazonSSMManagedInstanceCore"),
-            ],
+            PermissionsBoundary=environment.boundary,
+            # The ECS agent's calls, and Session Manager instead of SSH (the documents are in
+            # generator/managed_policies.py; the boundary cuts them down to this environment).
+            ManagedPolicyArns=[arn(policy.arn_suffix) for policy in CONTAINER_INSTANCE_POLICIES],
         )
     )
     instance_profile = t.add_resource(

@@ -42,6 +42,7 @@ from troposphere.logs import LogGroup
 from generator.common import assumed_by, retain
 from generator.config import Settings
 from generator.core.encryption import Encryption
+from generator.core.environment import Environment
 
 NAT_PER_AZ = "NatGatewayPerAz"
 ANYWHERE = "0.0.0.0/0"
@@ -57,7 +58,9 @@ class Network:
     private_route_tables: tuple[RouteTable, ...]
 
 
-def add_network(t: Template, settings: Settings, encryption: Encryption) -> Network:
+def add_network(
+    t: Template, settings: Settings, environment: Environment, encryption: Encryption
+) -> Network:
     # Fn::Cidr cuts 2 x AZ subnets of a fixed size (subnet_host_bits) out of the VPC and fails
     # the deployment when they do not fit: admit only the prefixes they fit in (a VPC is /16 at
     # most). CloudFormation has no arithmetic to size the subnets from the prefix instead.
@@ -196,7 +199,7 @@ def add_network(t: Template, settings: Settings, encryption: Encryption) -> Netw
             )
         )
 
-    _add_flow_logs(t, settings, vpc, encryption)
+    _add_flow_logs(t, settings, vpc, environment, encryption)
     return Network(
         vpc=vpc,
         vpc_cidr=vpc_cidr,
@@ -286,7 +289,9 @@ def _add_network_acls(
             )
 
 
-def _add_flow_logs(t: Template, settings: Settings, vpc: VPC, encryption: Encryption) -> None:
+def _add_flow_logs(
+    t: Template, settings: Settings, vpc: VPC, environment: Environment, encryption: Encryption
+) -> None:
     log_group = t.add_resource(
         retain(
             LogGroup(
@@ -303,6 +308,7 @@ def _add_flow_logs(t: Template, settings: Settings, vpc: VPC, encryption: Encryp
             AssumeRolePolicyDocument=assumed_by(
                 "vpc-flow-logs.amazonaws.com", this_account_only=True
             ),
+            PermissionsBoundary=environment.boundary,
             Policies=[
                 Policy(
                     PolicyName="deliver-flow-logs",

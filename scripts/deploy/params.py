@@ -28,6 +28,16 @@ def stack_name(env: str, stack: str) -> str:
     return f"{PROJECT}-{env}-{stack}"
 
 
+def stack_tags(env: str) -> list[dict[str, str]]:
+    """The tags of every stack of `env`. CloudFormation copies them to each resource it can tag,
+    and the CI stack's execution role changes only resources whose `<project>:environment` tag
+    names its own environment (generator/ci_permissions.py)."""
+    return [
+        {"Key": "project", "Value": PROJECT},
+        {"Key": f"{PROJECT}:environment", "Value": env},
+    ]
+
+
 def load_config(env: str, config_dir: Path = CONFIG_DIR) -> dict[str, dict[str, Any]]:
     path = config_dir / f"{env}.json"
     try:

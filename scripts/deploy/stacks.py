@@ -41,6 +41,7 @@ from scripts.deploy.params import (
     resolve_values,
     stack_name,
     stack_outputs,
+    stack_tags,
     template_parameters,
 )
 
@@ -143,7 +144,7 @@ def _create(
         parameters=parameters,
         change_type=change_type,
         description=ctx.description(what),
-        tags=[{"Key": "project", "Value": "todo"}, {"Key": "env", "Value": ctx.env}],
+        tags=stack_tags(ctx.env),
         role_arn=ctx.role_arn,
     )
     rows = classify(change_set.changes)

@@ -18,10 +18,11 @@ from generator import render_all
 from scripts.cfn import template as cfn_template
 from scripts.cfn.template import parse_template
 
-# Parameters without a default (WebsiteOrigin) and the image tags, set as config/<env>.json and
-# deploy-service set them on a stack that runs: their `bootstrap` default runs no task, which
-# tests/generator/test_core_bootstrap.py checks.
+# Parameters without a default (Environment, WebsiteOrigin) and the image tags, set as
+# config/<env>.json and deploy-service set them on a stack that runs: their `bootstrap` default
+# runs no task, which tests/generator/test_core_bootstrap.py checks.
 REQUIRED = {
+    "Environment": "dev",
     "MainServiceImageTag": "0123456789abcdef0123456789abcdef01234567",
     "FilesServiceImageTag": "v1.2.3",
     "WebsiteOrigin": "https://todo.example.com",

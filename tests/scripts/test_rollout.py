@@ -11,6 +11,7 @@ import pytest
 from scripts.deploy.aws import Clients
 from scripts.deploy.changeset import classify
 from scripts.deploy.errors import Interrupted, InvalidImageTag, NoChanges, RolloutFailed
+from scripts.deploy.params import stack_tags
 from scripts.deploy.rollout import assess, run_deploy_service, unexpected_changes
 from tests.scripts import fakes
 
@@ -125,7 +126,7 @@ def stub_stack_update(
             "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
             "IncludeNestedStacks": True,
             "Description": f"main service image {NEW_TAG} from commit abc1234def5678",
-            "Tags": [{"Key": "project", "Value": "todo"}, {"Key": "env", "Value": "dev"}],
+            "Tags": stack_tags("dev"),
         },
     )
     changes = [
