@@ -264,10 +264,9 @@ def _change_set_statements(
     ]
     if execute:
         actions.append(cfn.ExecuteChangeSet)
-    stacks = [
-        *_stack_arns(settings),
-        arn("cloudformation:${AWS::Region}:${AWS::AccountId}:changeSet/*"),
-    ]
+    # IAM authorises change-set calls on the stack's ARN, never on the change set's (Service
+    # Authorization Reference, AWS CloudFormation: the only resource type of these is `stack`).
+    stacks = _stack_arns(settings)
     return [
         Statement(Sid="ProjectStackChangeSets", Effect=Allow, Action=actions, Resource=stacks),
         # A change set always runs as the execution role: without a role, CloudFormation would
