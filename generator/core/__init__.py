@@ -18,8 +18,9 @@ from generator.core.encryption import add_encryption
 from generator.core.environment import add_environment
 from generator.core.iam import add_iam
 from generator.core.loadbalancer import add_loadbalancer
+from generator.core.logs import add_logs
 from generator.core.network import add_network
-from generator.core.observability import add_logs, add_observability
+from generator.core.observability import add_observability
 from generator.core.registry import add_registry
 from generator.core.scaling import add_scaling
 from generator.core.security import add_security
@@ -47,5 +48,5 @@ def build(settings: Settings) -> Template:
     )
     add_scaling(t, settings, compute, lb, services)
     api = add_api(t, settings, network, security, data, auth, lb, logs)
-    add_observability(t, settings, encryption, data, lb, services, api, compute.cluster)
+    add_observability(t, settings, encryption, data, lb, services, api, compute)
     return t

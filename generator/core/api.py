@@ -24,8 +24,8 @@ from generator.config import Settings
 from generator.core.auth import Auth
 from generator.core.data import Data
 from generator.core.loadbalancer import LoadBalancing
+from generator.core.logs import Logs
 from generator.core.network import Network
-from generator.core.observability import Logs
 from generator.core.security import Security
 
 # Every route names its methods: none may match OPTIONS. A browser sends its CORS preflight

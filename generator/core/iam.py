@@ -25,7 +25,7 @@ from generator.config import Access, Settings
 from generator.core.data import Data
 from generator.core.encryption import Encryption
 from generator.core.environment import Environment
-from generator.core.observability import Logs
+from generator.core.logs import Logs
 from generator.core.registry import Registry
 from generator.managed_policies import CONTAINER_INSTANCE_POLICIES
 from generator.naming import logical_id

@@ -1,10 +1,9 @@
-"""Observability: log groups (created early, other layers write to them), alarms and a dashboard."""
+"""Observability, the last layer: the alarm topic, alarms on every layer's metrics, a dashboard."""
 
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from troposphere import Equals, GetAtt, If, Not, Parameter, Ref, Sub, Template
 from troposphere.cloudwatch import (
@@ -15,48 +14,18 @@ from troposphere.cloudwatch import (
     MetricDimension,
     MetricStat,
 )
-from troposphere.logs import LogGroup
 from troposphere.sns import Subscription, Topic
 
-from generator.common import add_output, retain
 from generator.config import Settings
+from generator.core.api import HttpApi
+from generator.core.compute import Compute
+from generator.core.data import Data
 from generator.core.encryption import Encryption
+from generator.core.loadbalancer import LoadBalancing
+from generator.core.services import Services
 from generator.naming import logical_id
 
-if TYPE_CHECKING:
-    from generator.core.api import HttpApi
-    from generator.core.data import Data
-    from generator.core.loadbalancer import LoadBalancing
-    from generator.core.services import Services
-
 HAS_ALARM_EMAIL = "HasAlarmEmail"
-
-
-@dataclass(frozen=True)
-class Logs:
-    services: dict[str, LogGroup]  # service name -> log group
-    api_access: LogGroup
-
-
-def add_logs(t: Template, settings: Settings, encryption: Encryption) -> Logs:
-    def log_group(title: str) -> LogGroup:
-        # Kept when the stack goes: the events still expire after the retention period.
-        return t.add_resource(
-            retain(
-                LogGroup(
-                    title,
-                    RetentionInDays=settings.log_retention_days,
-                    KmsKeyId=GetAtt(encryption.key, "Arn"),
-                )
-            )
-        )
-
-    services = {s.name: log_group(logical_id(s.name, "log-group")) for s in settings.services}
-    for name, group in services.items():
-        add_output(
-            t, logical_id(name, "log-group-name"), Ref(group), f"Log group of the {name} service"
-        )
-    return Logs(services=services, api_access=log_group("HttpApiAccessLogGroup"))
 
 
 def add_observability(
@@ -67,7 +36,7 @@ def add_observability(
     lb: LoadBalancing,
     services: Services,
     api: HttpApi,
-    cluster: Any,
+    compute: Compute,
 ) -> Topic:
     email = t.add_parameter(
         Parameter(
@@ -144,10 +113,10 @@ def add_observability(
             Threshold=1,
             EvaluationPeriods=2,
         )
-    for name, service in services.services.items():
+    for name, app in services.by_name.items():
         ecs_dims = [
-            MetricDimension(Name="ClusterName", Value=Ref(cluster)),
-            MetricDimension(Name="ServiceName", Value=GetAtt(service, "Name")),
+            MetricDimension(Name="ClusterName", Value=Ref(compute.cluster)),
+            MetricDimension(Name="ServiceName", Value=GetAtt(app.service, "Name")),
         ]
         for metric, threshold in (
             ("CPUUtilization", settings.cpu_alarm_percent),
@@ -224,7 +193,7 @@ def add_observability(
             Threshold=1,
         )
 
-    _add_dashboard(t, lb, services, api, data, cluster)
+    _add_dashboard(t, lb, services, api, data, compute)
     return topic
 
 
@@ -234,12 +203,12 @@ def _add_dashboard(
     services: Services,
     api: HttpApi,
     data: Data,
-    cluster: Any,
+    compute: Compute,
 ) -> None:
     """The alarms' metrics; Fn::Sub fills the placeholders, so the generated body is stable."""
     variables: dict[str, Any] = {
         "LoadBalancerFullName": GetAtt(lb.load_balancer, "LoadBalancerFullName"),
-        "ClusterName": Ref(cluster),
+        "ClusterName": Ref(compute.cluster),
         "ApiId": Ref(api.api),
     }
     elb = "AWS/ApplicationELB"
@@ -305,13 +274,13 @@ def _add_dashboard(
                     "ServiceName",
                     f"${{{name}Service}}",
                 ]
-                for name in services.services
+                for name in services.by_name
             ],
             stat="Average",
         )
-    for name, service in services.services.items():
+    for name, app in services.by_name.items():
         # While the services are removed (a maintenance step) the widgets show no data.
-        variables[f"{name}Service"] = If(services.enabled, GetAtt(service, "Name"), "none")
+        variables[f"{name}Service"] = If(services.enabled, GetAtt(app.service, "Name"), "none")
     widget(
         "API 5xx and latency (p90)",
         [

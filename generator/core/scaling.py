@@ -34,10 +34,11 @@ def add_scaling(
 ) -> Scaling:
     targets: dict[str, ScalableTarget] = {}
     step_policies: dict[str, ScalingPolicy] = {}
-    for name, service in services.services.items():
+    for name, app in services.by_name.items():
+        service = app.service
         # While the service bootstraps (no image yet) neither policy may start a task: with
         # Min = Max = 0 the step policy's doubling (at least +1 task) is capped at 0 tasks.
-        bootstrapping = services.bootstrapping[name]
+        bootstrapping = app.bootstrapping
         target = t.add_resource(
             ScalableTarget(
                 logical_id(name, "scalable-target"),
@@ -45,8 +46,8 @@ def add_scaling(
                 ServiceNamespace="ecs",
                 ScalableDimension="ecs:service:DesiredCount",
                 ResourceId=Sub(f"service/${{{compute.cluster.title}}}/${{{service.title}.Name}}"),
-                MinCapacity=If(bootstrapping, 0, Ref(services.min_tasks[name])),
-                MaxCapacity=If(bootstrapping, 0, Ref(services.max_tasks[name])),
+                MinCapacity=If(bootstrapping, 0, Ref(app.min_tasks)),
+                MaxCapacity=If(bootstrapping, 0, Ref(app.max_tasks)),
             )
         )
         # The original rule: too many ALB 5XX responses double the number of tasks.

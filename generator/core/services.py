@@ -33,8 +33,8 @@ from generator.core.compute import Compute
 from generator.core.data import Data
 from generator.core.iam import Iam
 from generator.core.loadbalancer import LoadBalancing
+from generator.core.logs import Logs
 from generator.core.network import Network
-from generator.core.observability import Logs
 from generator.core.registry import Registry
 from generator.core.security import Security
 from generator.naming import logical_id
@@ -57,13 +57,35 @@ SERVICES_ENABLED = "ServicesEnabled"
 
 
 @dataclass(frozen=True)
+class AppService:
+    """One app service as the later layers need it."""
+
+    name: str
+    service: Service
+    task_definition: TaskDefinition
+    min_tasks: Parameter
+    max_tasks: Parameter
+    bootstrapping: str  # condition: its image tag is `bootstrap` (no image yet, no task)
+
+
+@dataclass(frozen=True)
 class Services:
-    services: dict[str, Service]  # service name -> ECS service
-    task_definitions: dict[str, TaskDefinition]
-    min_tasks: dict[str, Parameter]
-    max_tasks: dict[str, Parameter]
-    bootstrapping: dict[str, str]  # service name -> condition: its image tag is `bootstrap`
+    by_name: dict[str, AppService]
     enabled: str  # condition: the ECS services exist (false only during a maintenance step)
+
+
+@dataclass(frozen=True)
+class _Wiring:
+    """What every service is wired to: the other layers' handles and the shared settings."""
+
+    network: Network
+    security: Security
+    registry: Registry
+    logs: Logs
+    iam: Iam
+    compute: Compute
+    lb: LoadBalancing
+    environment: list[Environment]
 
 
 def _environment(
@@ -170,157 +192,168 @@ def add_services(
         )
     )
     t.add_condition(SERVICES_ENABLED, Equals(Ref(enabled), "true"))
-    environment = _environment(settings, data, auth, log_level)
-    fargate = compute.use_fargate
+    wiring = _Wiring(
+        network=network,
+        security=security,
+        registry=registry,
+        logs=logs,
+        iam=iam,
+        compute=compute,
+        lb=lb,
+        environment=_environment(settings, data, auth, log_level),
+    )
+    by_name = {spec.name: add_service(t, settings, spec, wiring) for spec in settings.services}
+    return Services(by_name=by_name, enabled=SERVICES_ENABLED)
 
-    services: dict[str, Service] = {}
-    task_definitions: dict[str, TaskDefinition] = {}
-    min_tasks: dict[str, Parameter] = {}
-    max_tasks: dict[str, Parameter] = {}
-    bootstrapping: dict[str, str] = {}
-    for service in settings.services:
-        title = logical_id(service.name)
-        tag = t.add_parameter(
-            Parameter(
-                f"{title}ServiceImageTag",
-                Type="String",
-                Default=BOOTSTRAP_TAG,
-                AllowedPattern=IMAGE_TAG_PATTERN,
-                ConstraintDescription=(
-                    "an immutable tag (for example the git commit) "
-                    f"or {BOOTSTRAP_TAG}, never latest"
-                ),
-                Description=(
-                    f"Tag of the {service.name} service's image in its ECR repository; "
-                    f"{BOOTSTRAP_TAG} (before the first image is pushed) runs no task"
-                ),
-            )
+
+def _image_tag(t: Template, spec: ServiceSpec) -> Parameter:
+    return t.add_parameter(
+        Parameter(
+            f"{logical_id(spec.name)}ServiceImageTag",
+            Type="String",
+            Default=BOOTSTRAP_TAG,
+            AllowedPattern=IMAGE_TAG_PATTERN,
+            ConstraintDescription=(
+                f"an immutable tag (for example the git commit) or {BOOTSTRAP_TAG}, never latest"
+            ),
+            Description=(
+                f"Tag of the {spec.name} service's image in its ECR repository; "
+                f"{BOOTSTRAP_TAG} (before the first image is pushed) runs no task"
+            ),
         )
-        bootstrapping[service.name] = logical_id(service.name, "bootstrapping")
-        t.add_condition(bootstrapping[service.name], Equals(Ref(tag), BOOTSTRAP_TAG))
-        min_tasks[service.name] = t.add_parameter(
-            Parameter(
-                f"{title}ServiceMinTasks",
-                Type="Number",
-                Default=2,
-                MinValue=1,
-                Description=f"Minimum number of {service.name} tasks",
-            )
+    )
+
+
+def _task_count(t: Template, spec: ServiceSpec, bound: str, default: int) -> Parameter:
+    return t.add_parameter(
+        Parameter(
+            f"{logical_id(spec.name)}Service{bound.title()}Tasks",
+            Type="Number",
+            Default=default,
+            MinValue=1,
+            Description=f"{bound.title()}imum number of {spec.name} tasks",
         )
-        max_tasks[service.name] = t.add_parameter(
-            Parameter(
-                f"{title}ServiceMaxTasks",
-                Type="Number",
-                Default=8,
-                MinValue=1,
-                Description=f"Maximum number of {service.name} tasks",
-            )
+    )
+
+
+def _task_definition(
+    t: Template, settings: Settings, spec: ServiceSpec, tag: Parameter, wiring: _Wiring
+) -> TaskDefinition:
+    repository = wiring.registry.repositories[spec.name]
+    image = Sub(f"${{{repository.title}.RepositoryUri}}:${{{tag.title}}}")
+    fargate = wiring.compute.use_fargate
+    return t.add_resource(
+        TaskDefinition(
+            logical_id(spec.name, "task-definition"),
+            Family=Sub(f"${{AWS::StackName}}-{spec.name}"),
+            RequiresCompatibilities=If(fargate, ["FARGATE"], ["EC2"]),
+            NetworkMode=If(fargate, "awsvpc", "bridge"),
+            Cpu=str(spec.cpu),
+            Memory=str(spec.memory),
+            ExecutionRoleArn=GetAtt(wiring.iam.execution_role, "Arn"),
+            TaskRoleArn=GetAtt(wiring.iam.task_roles[spec.name], "Arn"),
+            Volumes=[Volume(Name=name) for name in WRITABLE_PATHS],
+            ContainerDefinitions=[
+                _container(
+                    settings,
+                    spec,
+                    image,
+                    wiring.environment,
+                    wiring.logs.services[spec.name],
+                    wiring.iam.exec_enabled,
+                )
+            ],
         )
-        repository = registry.repositories[service.name]
-        image = Sub(f"${{{repository.title}.RepositoryUri}}:${{{tag.title}}}")
-        task_definition = t.add_resource(
-            TaskDefinition(
-                logical_id(service.name, "task-definition"),
-                Family=Sub(f"${{AWS::StackName}}-{service.name}"),
-                RequiresCompatibilities=If(fargate, ["FARGATE"], ["EC2"]),
-                NetworkMode=If(fargate, "awsvpc", "bridge"),
-                Cpu=str(service.cpu),
-                Memory=str(service.memory),
-                ExecutionRoleArn=GetAtt(iam.execution_role, "Arn"),
-                TaskRoleArn=GetAtt(iam.task_roles[service.name], "Arn"),
-                Volumes=[Volume(Name=name) for name in WRITABLE_PATHS],
-                ContainerDefinitions=[
-                    _container(
-                        settings,
-                        service,
-                        image,
-                        environment,
-                        logs.services[service.name],
-                        iam.exec_enabled,
+    )
+
+
+def add_service(t: Template, settings: Settings, spec: ServiceSpec, wiring: _Wiring) -> AppService:
+    """One app service: its image tag and task counts, task definition and ECS service."""
+    tag = _image_tag(t, spec)
+    bootstrapping = logical_id(spec.name, "bootstrapping")
+    t.add_condition(bootstrapping, Equals(Ref(tag), BOOTSTRAP_TAG))
+    min_tasks = _task_count(t, spec, "min", 2)
+    max_tasks = _task_count(t, spec, "max", 8)
+    task_definition = _task_definition(t, settings, spec, tag, wiring)
+    compute, lb, fargate = wiring.compute, wiring.lb, wiring.compute.use_fargate
+    ecs_service = t.add_resource(
+        Service(
+            logical_id(spec.name, "service"),
+            Condition=SERVICES_ENABLED,
+            # The target group must be attached to the ALB before a service registers in it.
+            DependsOn=[
+                lb.listener_rules[spec.name].title,
+                compute.capacity_association.title,
+            ],
+            Cluster=Ref(compute.cluster),
+            TaskDefinition=Ref(task_definition),
+            CapacityProviderStrategy=If(
+                fargate,
+                [CapacityProviderStrategy(CapacityProvider="FARGATE", Weight=1, Base=0)],
+                [
+                    CapacityProviderStrategy(
+                        CapacityProvider=Ref(compute.capacity_provider), Weight=1, Base=0
                     )
                 ],
-            )
-        )
-        ecs_service = t.add_resource(
-            Service(
-                logical_id(service.name, "service"),
-                Condition=SERVICES_ENABLED,
-                # The target group must be attached to the ALB before a service registers in it.
-                DependsOn=[
-                    lb.listener_rules[service.name].title,
-                    compute.capacity_association.title,
+            ),
+            # Bootstrapping: no image exists yet, so no task may start (the circuit breaker
+            # would fail the creation). Otherwise DesiredCount is left unset, so Application
+            # Auto Scaling owns the count and a stack update never resets a scaled-out
+            # service: CloudFormation omits an unset DesiredCount from UpdateService, and on
+            # the update from `bootstrap` to a real tag the scalable target's new minimum
+            # (0 -> MinTasks) makes Application Auto Scaling raise the count, which starts
+            # the tasks (RegisterScalableTarget moves the current capacity into the new
+            # bounds). See docs/deploy.md, first deployment.
+            DesiredCount=If(bootstrapping, 0, NoValue),
+            LoadBalancers=[
+                LoadBalancer(
+                    ContainerName=spec.name,
+                    ContainerPort=settings.container_port,
+                    TargetGroupArn=Ref(lb.target_groups[spec.name]),
+                )
+            ],
+            HealthCheckGracePeriodSeconds=settings.health_check_grace_period,
+            DeploymentConfiguration=DeploymentConfiguration(
+                MinimumHealthyPercent=100,
+                MaximumPercent=200,
+                DeploymentCircuitBreaker=DeploymentCircuitBreaker(Enable=True, Rollback=True),
+            ),
+            PlacementStrategies=If(
+                fargate,
+                NoValue,
+                [
+                    PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
+                    PlacementStrategy(Type="binpack", Field="memory"),
                 ],
-                Cluster=Ref(compute.cluster),
-                TaskDefinition=Ref(task_definition),
-                CapacityProviderStrategy=If(
-                    fargate,
-                    [CapacityProviderStrategy(CapacityProvider="FARGATE", Weight=1, Base=0)],
-                    [
-                        CapacityProviderStrategy(
-                            CapacityProvider=Ref(compute.capacity_provider), Weight=1, Base=0
-                        )
-                    ],
-                ),
-                # Bootstrapping: no image exists yet, so no task may start (the circuit breaker
-                # would fail the creation). Otherwise DesiredCount is left unset, so Application
-                # Auto Scaling owns the count and a stack update never resets a scaled-out
-                # service: CloudFormation omits an unset DesiredCount from UpdateService, and on
-                # the update from `bootstrap` to a real tag the scalable target's new minimum
-                # (0 -> MinTasks) makes Application Auto Scaling raise the count, which starts
-                # the tasks (RegisterScalableTarget moves the current capacity into the new
-                # bounds). See docs/deploy.md, first deployment.
-                DesiredCount=If(bootstrapping[service.name], 0, NoValue),
-                LoadBalancers=[
-                    LoadBalancer(
-                        ContainerName=service.name,
-                        ContainerPort=settings.container_port,
-                        TargetGroupArn=Ref(lb.target_groups[service.name]),
+            ),
+            NetworkConfiguration=If(
+                fargate,
+                NetworkConfiguration(
+                    AwsvpcConfiguration=AwsvpcConfiguration(
+                        AssignPublicIp="DISABLED",
+                        Subnets=[Ref(subnet) for subnet in wiring.network.private_subnets],
+                        SecurityGroups=[GetAtt(wiring.security.task, "GroupId")],
                     )
-                ],
-                HealthCheckGracePeriodSeconds=settings.health_check_grace_period,
-                DeploymentConfiguration=DeploymentConfiguration(
-                    MinimumHealthyPercent=100,
-                    MaximumPercent=200,
-                    DeploymentCircuitBreaker=DeploymentCircuitBreaker(Enable=True, Rollback=True),
                 ),
-                PlacementStrategies=If(
-                    fargate,
-                    NoValue,
-                    [
-                        PlacementStrategy(Type="spread", Field="attribute:ecs.availability-zone"),
-                        PlacementStrategy(Type="binpack", Field="memory"),
-                    ],
-                ),
-                NetworkConfiguration=If(
-                    fargate,
-                    NetworkConfiguration(
-                        AwsvpcConfiguration=AwsvpcConfiguration(
-                            AssignPublicIp="DISABLED",
-                            Subnets=[Ref(subnet) for subnet in network.private_subnets],
-                            SecurityGroups=[GetAtt(security.task, "GroupId")],
-                        )
-                    ),
-                    NoValue,
-                ),
-                EnableExecuteCommand=If(iam.exec_enabled, True, False),
-                EnableECSManagedTags=True,
-                PropagateTags="SERVICE",
-            )
+                NoValue,
+            ),
+            EnableExecuteCommand=If(wiring.iam.exec_enabled, True, False),
+            EnableECSManagedTags=True,
+            PropagateTags="SERVICE",
         )
-        add_output(
-            t,
-            logical_id(service.name, "service-name"),
-            GetAtt(ecs_service, "Name"),
-            f"ECS service of the {service.name} service",
-            condition=SERVICES_ENABLED,
-        )
-        services[service.name] = ecs_service
-        task_definitions[service.name] = task_definition
-    return Services(
-        services=services,
-        task_definitions=task_definitions,
+    )
+    add_output(
+        t,
+        logical_id(spec.name, "service-name"),
+        GetAtt(ecs_service, "Name"),
+        f"ECS service of the {spec.name} service",
+        condition=SERVICES_ENABLED,
+    )
+    return AppService(
+        name=spec.name,
+        service=ecs_service,
+        task_definition=task_definition,
         min_tasks=min_tasks,
         max_tasks=max_tasks,
         bootstrapping=bootstrapping,
-        enabled=SERVICES_ENABLED,
     )
