@@ -68,6 +68,10 @@ format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
 	$(VENV)/bin/ruff format .
 
+.PHONY: diff
+diff: $(VENV)/.installed $(CFNDIFF_DIR)/.installed ## Offline diff of the templates against BASE (origin/main): resources, replacements, security, data [FORMAT=markdown] [OUT=file]
+	$(PY) -m scripts.diff --base "$(BASE)" --format $(FORMAT) $(if $(OUT),--output "$(OUT)")
+
 .PHONY: up
 up: $(VENV)/.installed ## Run the whole app locally on an embedded AWS emulator and print its URL
 	$(PY) -m scripts.local

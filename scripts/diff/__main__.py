@@ -1,0 +1,5 @@
+import sys
+
+from scripts.diff.cli import main
+
+sys.exit(main())
