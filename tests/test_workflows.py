@@ -339,3 +339,72 @@ def test_pre_commit_runs_ruff_drift_check_cfn_lint_and_hygiene_hooks() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _template_diff_job() -> dict[str, Any]:
+    job: dict[str, Any] = load(WORKFLOWS_DIR / "pull-request.yml")["jobs"]["template-diff"]
+    return job
+
+
+def test_pull_request_posts_the_offline_template_diff_without_aws_access() -> None:
+    job = _template_diff_job()
+    assert job["permissions"] == {"contents": "read"}, "no id-token: no AWS role to assume"
+    assert not any(CONFIGURE_AWS in s.get("uses", "") for s in job["steps"])
+    assert job["env"] == {"BASE_REF": "${{ github.base_ref || 'main' }}"}
+    (checkout,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0, "BASE must be in the clone"
+    (paths,) = [s for s in job["steps"] if s.get("id") == "paths"]
+    later = job["steps"][job["steps"].index(paths) + 1 :]
+    assert later, "the diff runs after the path check"
+    assert all(s["if"] == "steps.paths.outputs.touched == 'true'" for s in later)
+    (diff,) = [s for s in later if "make diff" in s.get("run", "")]
+    assert diff["run"].split("\n")[:2] == [
+        'make diff BASE="origin/$BASE_REF" FORMAT=markdown OUT=template-diff.md',
+        'cat template-diff.md >> "$GITHUB_STEP_SUMMARY"',
+    ]
+
+
+def _git(repo: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],
+        cwd=repo,
+        check=True,
+        capture_output=True,
+    )
+
+
+@pytest.mark.parametrize(
+    ("changed", "touched"),
+    [
+        ("generator/core/data.py", "true"),
+        ("templates/core.yaml", "true"),
+        ("config/prod.json", "true"),
+        ("app/main_service/app.py", "false"),
+        ("README.md", "false"),
+    ],
+)
+def test_the_template_diff_runs_only_when_generator_templates_or_config_change(
+    tmp_path: Path, changed: str, touched: str
+) -> None:
+    """The path check, run as the workflow runs it, on a pull request's merge commit."""
+    (paths,) = [s for s in _template_diff_job()["steps"] if s.get("id") == "paths"]
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    (repo / "README.md").write_text("base\n")
+    _git(repo, "init", "-q", "-b", "main")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "base")
+    _git(repo, "update-ref", "refs/remotes/origin/main", "HEAD")
+    _git(repo, "checkout", "-qb", "feature")
+    (repo / changed).parent.mkdir(parents=True, exist_ok=True)
+    (repo / changed).write_text("changed\n")
+    _git(repo, "add", ".")
+    _git(repo, "commit", "-qm", "change")
+    output = tmp_path / "output"
+    subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", paths["run"]],
+        cwd=repo,
+        env={**os.environ, "BASE_REF": "main", "GITHUB_OUTPUT": str(output)},
+        check=True,
+    )
+    assert output.read_text() == f"touched={touched}\n"
