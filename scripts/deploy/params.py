@@ -8,9 +8,9 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-import yaml
 from botocore.exceptions import ClientError
 
+from scripts.cfn.template import UnsupportedTemplate, parse_template
 from scripts.deploy.aws import Client, error_message
 from scripts.deploy.errors import ConfigError, MissingOutput
 
@@ -117,25 +117,13 @@ def stack_missing(exc: ClientError) -> bool:
     return "does not exist" in error_message(exc)
 
 
-class _IgnoreTagsLoader(yaml.SafeLoader):
-    """Reads CloudFormation YAML (`!Ref`, `!Sub`, ...) without interpreting the tags."""
-
-
-def _ignore_tag(loader: yaml.SafeLoader, suffix: str, node: yaml.Node) -> Any:
-    if isinstance(node, yaml.MappingNode):
-        return loader.construct_mapping(node)
-    if isinstance(node, yaml.SequenceNode):
-        return loader.construct_sequence(node)
-    return loader.construct_scalar(node)  # type: ignore[arg-type]
-
-
-_IgnoreTagsLoader.add_multi_constructor("!", _ignore_tag)
-
-
 def template_parameters(body: str) -> dict[str, dict[str, Any]]:
-    document = yaml.load(body, Loader=_IgnoreTagsLoader)  # noqa: S506 - a SafeLoader subclass
-    parameters = (document or {}).get("Parameters") or {}
-    return dict(parameters)
+    """The template's declared parameters, read by the one template loader."""
+    try:
+        document = parse_template(body)
+    except UnsupportedTemplate as err:
+        raise ConfigError(f"cannot read the template's parameters: {err}") from err
+    return dict(document.get("Parameters") or {})
 
 
 def build_parameters(
