@@ -15,3 +15,41 @@ def workload_boundary_name(project: str) -> str:
     """The permissions boundary policy that the CI stack creates and every core role carries
     (`${Environment}` is filled by both stacks' `Environment` parameter)."""
     return f"{project}-${{Environment}}-workload-boundary"
+
+
+# The logical IDs, parameters and outputs of one app service that the deploy tooling reads from
+# the core stack, spelled with the same parts the generator's modules pass to `logical_id`; a
+# test checks each one against templates/core.yaml, so a rename here or there fails a test.
+CLUSTER_NAME_OUTPUT = "ClusterName"
+
+
+def task_definition_id(service: str) -> str:
+    return logical_id(service, "task-definition")
+
+
+def service_id(service: str) -> str:
+    return logical_id(service, "service")
+
+
+def scalable_target_id(service: str) -> str:
+    return logical_id(service, "scalable-target")
+
+
+def image_tag_parameter(service: str) -> str:
+    return logical_id(service, "service-image-tag")
+
+
+def service_name_output(service: str) -> str:
+    return logical_id(service, "service-name")
+
+
+def repository_uri_output(service: str) -> str:
+    return logical_id(service, "repository-uri")
+
+
+def target_group_arn_output(service: str) -> str:
+    return logical_id(service, "target-group-arn")
+
+
+def log_group_name_output(service: str) -> str:
+    return logical_id(service, "log-group-name")

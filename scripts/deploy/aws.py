@@ -1,7 +1,7 @@
 """The one place that creates AWS clients, and reads the message of their errors.
 
 boto3 reads credentials, region and AWS_ENDPOINT_URL (an emulator) from the environment by
-itself; nothing here passes endpoint_url. Clients use botocore's standard retry mode instead
+itself; nothing here passes endpoint_url. The clients use botocore's standard retry mode instead
 of hand-written retry loops.
 """
 
@@ -19,7 +19,7 @@ RETRY_CONFIG = Config(retries={"mode": "standard", "max_attempts": 8})
 Client = Any
 
 
-class Clients:
+class AwsClients:
     """Lazily creates and caches one client per service, all from one session."""
 
     def __init__(self, session: boto3.session.Session | None = None, **preset: Client) -> None:

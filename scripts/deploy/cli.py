@@ -15,7 +15,7 @@ from rich.console import Console
 
 from scripts.deploy import logs as logs_verb
 from scripts.deploy import website
-from scripts.deploy.aws import Clients
+from scripts.deploy.aws import AwsClients
 from scripts.deploy.errors import ConfigError, DeployError, Interrupted, NoChanges
 from scripts.deploy.params import CONFIG_DIR, ENVS, STACKS, TEMPLATES_DIR, stack_name, stack_outputs
 from scripts.deploy.rollout import SERVICES, ServiceRef, run_deploy_service
@@ -110,7 +110,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _context(
-    args: argparse.Namespace, clients: Clients, console: Console, **options: Any
+    args: argparse.Namespace, clients: AwsClients, console: Console, **options: Any
 ) -> Context:
     """For the verbs that create change sets: only they name one after the git commit."""
     return Context(
@@ -123,7 +123,7 @@ def _context(
     )
 
 
-def run(args: argparse.Namespace, clients: Clients, console: Console) -> None:
+def run(args: argparse.Namespace, clients: AwsClients, console: Console) -> None:
     if args.verb in ("changeset", "deploy"):
         ctx = _context(
             args,
@@ -181,7 +181,7 @@ def run(args: argparse.Namespace, clients: Clients, console: Console) -> None:
 
 def main(
     argv: Sequence[str] | None = None,
-    clients: Clients | None = None,
+    clients: AwsClients | None = None,
     console: Console | None = None,
 ) -> int:
     args = build_parser().parse_args(argv)
@@ -189,7 +189,7 @@ def main(
     console = console or Console(width=None if sys.stdout.isatty() else 160)
     errors = Console(stderr=True)
     try:
-        run(args, clients or Clients(), console)
+        run(args, clients or AwsClients(), console)
     except NoChanges as exc:
         console.print(f"[green]{exc}[/green]")
         return NoChanges.exit_code

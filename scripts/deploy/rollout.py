@@ -19,6 +19,7 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.table import Table
 
+from generator import naming
 from scripts.deploy import image
 from scripts.deploy.aws import Client, error_message
 from scripts.deploy.changeset import Row, TemplateSource, change_set_type, guard_data_loss
@@ -31,13 +32,9 @@ from scripts.deploy.errors import (
 )
 from scripts.deploy.events import render_outputs
 from scripts.deploy.params import ROOT, describe_stack, outputs_of, stack_name
-from scripts.deploy.stacks import Context, _create, approve, execute
+from scripts.deploy.stacks import Context, approve, create_plan, execute
 
 SERVICES = ("main", "files")
-
-
-def prefix(service: str) -> str:
-    return service.capitalize()
 
 
 @dataclass(frozen=True)
@@ -53,17 +50,16 @@ class ServiceRef:
 
     @classmethod
     def from_outputs(cls, service: str, outputs: dict[str, str], core: str) -> ServiceRef:
-        p = prefix(service)
-        for key in ("ClusterName", f"{p}ServiceName"):
+        for key in (naming.CLUSTER_NAME_OUTPUT, naming.service_name_output(service)):
             if key not in outputs:
                 raise MissingOutput(f"stack {core} has no output {key}: is it the core stack?")
         return cls(
             service=service,
-            cluster=outputs["ClusterName"],
-            name=outputs[f"{p}ServiceName"],
+            cluster=outputs[naming.CLUSTER_NAME_OUTPUT],
+            name=outputs[naming.service_name_output(service)],
             container=service,
-            target_group_arn=outputs.get(f"{p}TargetGroupArn"),
-            log_group=outputs.get(f"{p}LogGroupName"),
+            target_group_arn=outputs.get(naming.target_group_arn_output(service)),
+            log_group=outputs.get(naming.log_group_name_output(service)),
         )
 
 
@@ -261,7 +257,7 @@ def expected_task_definition(cfn: Client, core: str, service: str) -> str:
     Without it the PRIMARY deployment would be taken as the target, and after a circuit-breaker
     rollback that is the old task definition: a failed rollout would look like success.
     """
-    logical_id = f"{prefix(service)}TaskDefinition"
+    logical_id = naming.task_definition_id(service)
     try:
         detail = cfn.describe_stack_resource(StackName=core, LogicalResourceId=logical_id)[
             "StackResourceDetail"
@@ -296,8 +292,13 @@ def image_tag_parameters(stack: dict[str, Any], key: str, tag: str) -> list[dict
 def rollout_resources(service: str) -> frozenset[str]:
     """What a new image tag changes: the task definition (replaced), the service that runs it,
     and the scalable target whose bounds depend on the tag (`bootstrap` or not)."""
-    p = prefix(service)
-    return frozenset({f"{p}TaskDefinition", f"{p}Service", f"{p}ScalableTarget"})
+    return frozenset(
+        {
+            naming.task_definition_id(service),
+            naming.service_id(service),
+            naming.scalable_target_id(service),
+        }
+    )
 
 
 def unexpected_changes(rows: Sequence[Row], service: str) -> list[str]:
@@ -335,7 +336,7 @@ def run_deploy_service(
         )
     change_set_type(stack)  # refuses ROLLBACK_COMPLETE and stacks busy with another operation
     outputs = outputs_of(stack)
-    repository_key = f"{prefix(service)}RepositoryUri"
+    repository_key = naming.repository_uri_output(service)
     if repository_key not in outputs:
         raise MissingOutput(f"stack {core} has no output {repository_key}")
     ref = ServiceRef.from_outputs(service, outputs, core)
@@ -349,11 +350,11 @@ def run_deploy_service(
         build=build,
     )
 
-    key = f"{prefix(service)}ServiceImageTag"
+    key = naming.image_tag_parameter(service)
     current = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters") or []}
     if current.get(key) == image_tag:
         raise NoChanges(f"stack {core}: {key} is already {image_tag}; nothing to roll out")
-    plan = _create(
+    plan = create_plan(
         ctx,
         core,
         TemplateSource(use_previous=True),

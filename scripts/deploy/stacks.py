@@ -15,7 +15,7 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.prompt import Confirm
 
-from scripts.deploy.aws import Clients, error_message
+from scripts.deploy.aws import AwsClients, error_message
 from scripts.deploy.changeset import (
     ChangeSet,
     Row,
@@ -66,7 +66,7 @@ def git_commit(repo: Path = ROOT) -> str | None:
 class Context:
     """Everything a verb needs from outside: clients, terminal, files, clock."""
 
-    clients: Clients
+    clients: AwsClients
     console: Console
     env: str
     config_dir: Path = CONFIG_DIR
@@ -125,10 +125,10 @@ def plan_stack(ctx: Context, stack: str, overrides: Mapping[str, str] | None = N
         f"Creating change set for {name} ({change_type}) from {template_path.name}"
         + (f" via {template.url}" if template.url else "")
     )
-    return _create(ctx, name, template, parameters, change_type, f"{stack} stack")
+    return create_plan(ctx, name, template, parameters, change_type, f"{stack} stack")
 
 
-def _create(
+def create_plan(
     ctx: Context,
     name: str,
     template: TemplateSource,

@@ -6,12 +6,13 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.table import Table
 
-from scripts.deploy.aws import Clients
+from generator import naming
+from scripts.deploy.aws import AwsClients
 from scripts.deploy.params import STACKS, describe_stack, outputs_of, stack_name
-from scripts.deploy.rollout import SERVICES, ServiceRef, prefix, primary_deployment
+from scripts.deploy.rollout import SERVICES, ServiceRef, primary_deployment
 
 
-def run_status(clients: Clients, console: Console, env: str) -> None:
+def run_status(clients: AwsClients, console: Console, env: str) -> None:
     cfn = clients("cloudformation")
     stacks = Table(title=f"Stacks ({env})", title_justify="left")
     for column in ("Stack", "Status", "Updated", "Reason"):
@@ -35,8 +36,10 @@ def run_status(clients: Clients, console: Console, env: str) -> None:
     if core is None:
         return
     outputs = outputs_of(core)
-    if "ClusterName" not in outputs:
-        console.print("The core stack has no ClusterName output: no services to show.")
+    if naming.CLUSTER_NAME_OUTPUT not in outputs:
+        console.print(
+            f"The core stack has no {naming.CLUSTER_NAME_OUTPUT} output: no services to show."
+        )
         return
     ecs, elbv2 = clients("ecs"), clients("elbv2")
     services = Table(title="Services", title_justify="left")
@@ -45,12 +48,12 @@ def run_status(clients: Clients, console: Console, env: str) -> None:
     refs = [
         ServiceRef.from_outputs(s, outputs, core["StackName"])
         for s in SERVICES
-        if f"{prefix(s)}ServiceName" in outputs
+        if naming.service_name_output(s) in outputs
     ]
     found_services = (
-        ecs.describe_services(cluster=outputs["ClusterName"], services=[r.name for r in refs])[
-            "services"
-        ]
+        ecs.describe_services(
+            cluster=outputs[naming.CLUSTER_NAME_OUTPUT], services=[r.name for r in refs]
+        )["services"]
         if refs
         else []
     )

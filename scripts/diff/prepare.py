@@ -22,17 +22,18 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from generator import naming
 from scripts.cfn.schemas import REFERENCE_REGION
 from scripts.cfn.template import UnsupportedTemplate, deployed, parse_template
 from scripts.deploy.params import resolve_values, stack_name
-from scripts.deploy.rollout import SERVICES, prefix
+from scripts.deploy.rollout import SERVICES
 from scripts.diff.errors import DiffError
 from scripts.diff.sources import Config
 
 SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 ACCOUNT = "123456789012"
 # Set on the running stack by `make deploy-service`, never by config/<env>.json.
-DEPLOY_SET = frozenset(f"{prefix(service)}ServiceImageTag" for service in SERVICES)
+DEPLOY_SET = frozenset(naming.image_tag_parameter(service) for service in SERVICES)
 
 
 class _OutputPlaceholders(Mapping[str, str]):

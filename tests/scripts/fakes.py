@@ -12,7 +12,7 @@ import boto3
 from botocore.stub import Stubber
 from rich.console import Console
 
-from scripts.deploy.aws import RETRY_CONFIG, Clients
+from scripts.deploy.aws import RETRY_CONFIG, AwsClients
 from scripts.deploy.stacks import Context
 
 REGION = "eu-west-1"
@@ -214,7 +214,7 @@ def console() -> tuple[Console, io.StringIO]:
 
 
 def context(
-    clients: Clients,
+    clients: AwsClients,
     *,
     config_dir: Path,
     templates_dir: Path,

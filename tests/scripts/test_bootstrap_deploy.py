@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from botocore.stub import ANY
 
-from scripts.deploy.aws import Clients
+from scripts.deploy.aws import AwsClients
 from scripts.deploy.errors import InvalidImageTag
 from scripts.deploy.params import CONFIG_DIR, TEMPLATES_DIR, load_config, template_parameters
 from scripts.deploy.rollout import assess, run_deploy_service
@@ -83,7 +83,7 @@ def plan_core(describe: dict[str, Any] | None, change_type: str) -> list[dict[st
     cfn_stub.add_response("describe_change_set", page)  # the waiter
     cfn_stub.add_response("describe_change_set", page)  # the paginator
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn, s3=s3),
+        AwsClients(cloudformation=cfn, s3=s3),
         config_dir=CONFIG_DIR,
         templates_dir=TEMPLATES_DIR,
         artifact_bucket=BUCKET,

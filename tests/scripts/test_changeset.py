@@ -11,7 +11,7 @@ import pytest
 from botocore.stub import ANY
 
 from scripts.deploy import cli
-from scripts.deploy.aws import Clients
+from scripts.deploy.aws import AwsClients
 from scripts.deploy.changeset import TEMPLATE_BODY_LIMIT, ChangeSet, classify, guard_data_loss
 from scripts.deploy.errors import (
     ApprovalDeclined,
@@ -145,7 +145,7 @@ def test_reads_every_page_and_refuses_a_table_replacement(dirs: tuple[Path, Path
         [fakes.change("Add", "MainServiceTaskRolePolicy", "AWS::IAM::Policy")],
     )
     ctx, out, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     with pytest.raises(DataLossRefused) as raised:
         run_deploy(ctx, "core", auto_approve=True, allow_data_loss=False)
@@ -187,7 +187,7 @@ def test_conditional_replacement_of_a_table_needs_the_flag(
         ],
     )
     ctx, out, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     if allow:
         plan = run_changeset(ctx, "core", allow_data_loss=True)
@@ -243,7 +243,9 @@ def run_cli(verb: str, dirs: tuple[Path, Path], cfn: Any) -> tuple[int, io.Strin
     out, buffer = fakes.console()
     argv = [verb, "--stack", "core", "--env", "dev", "--config-dir", str(dirs[0])]
     code = cli.main(
-        [*argv, "--templates-dir", str(dirs[1])], clients=Clients(cloudformation=cfn), console=out
+        [*argv, "--templates-dir", str(dirs[1])],
+        clients=AwsClients(cloudformation=cfn),
+        console=out,
     )
     return code, buffer
 
@@ -297,7 +299,7 @@ def test_no_updates_rejected_at_creation_is_also_no_changes(dirs: tuple[Path, Pa
         http_status_code=400,
     )
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     with pytest.raises(NoChanges, match=CORE):
         run_changeset(ctx, "core", allow_data_loss=False)
@@ -373,7 +375,7 @@ def test_review_in_progress_is_created_and_events_stream_until_complete(
     stub.add_response("describe_stacks", fakes.stack(CORE, "CREATE_COMPLETE", outputs=outputs))
     stub.add_response("describe_stack_events", {"StackEvents": newest_first_all(done, table_done)})
     ctx, out, time = fakes.context(
-        Clients(cloudformation=cfn),
+        AwsClients(cloudformation=cfn),
         config_dir=dirs[0],
         templates_dir=dirs[1],
         tty=True,
@@ -410,7 +412,7 @@ def test_required_parameter_without_value_is_named(dirs: tuple[Path, Path]) -> N
     cfn, stub = fakes.stubbed("cloudformation")
     fakes.not_found(stub, CORE)
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     with pytest.raises(Exception, match="no value for MainServiceImageTag"):
         run_changeset(ctx, "core", allow_data_loss=False)
@@ -436,7 +438,7 @@ def test_declined_on_a_terminal(dirs: tuple[Path, Path]) -> None:
     expect_create(stub, "UPDATE", UPDATE_PARAMETERS)
     expect_pages(stub, [fakes.change("Modify", "MainService", "AWS::ECS::Service")])
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1], tty=True
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1], tty=True
     )
     with pytest.raises(ApprovalDeclined, match=NAME):
         run_deploy(ctx, "core", auto_approve=False, allow_data_loss=False)
@@ -446,7 +448,7 @@ def test_rollback_complete_stack_must_be_deleted_first(dirs: tuple[Path, Path]) 
     cfn, stub = fakes.stubbed("cloudformation")
     existing(stub, "ROLLBACK_COMPLETE")
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     with pytest.raises(StackBlocked) as raised:
         run_deploy(ctx, "core", auto_approve=True, allow_data_loss=False)
@@ -461,7 +463,7 @@ def test_large_template_needs_an_artifact_bucket(dirs: tuple[Path, Path]) -> Non
     code, _ = run_cli("changeset", dirs, cfn)
     assert code == ArtifactBucketRequired.exit_code == 2
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     existing(stub)
     with pytest.raises(ArtifactBucketRequired, match="DEPLOY_ARTIFACT_BUCKET"):
@@ -493,7 +495,7 @@ def test_ctrl_c_while_streaming_says_the_stack_keeps_deploying(dirs: tuple[Path,
     stub.add_response("describe_stack_events", {"StackEvents": [started, before]})
     stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_IN_PROGRESS"))
     ctx, out, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     ctx.sleep = _interrupt  # Ctrl-C between two polls
     with pytest.raises(Interrupted) as raised:
@@ -513,7 +515,7 @@ def test_ctrl_c_at_the_prompt_executes_nothing(dirs: tuple[Path, Path]) -> None:
     expect_create(stub, "UPDATE", UPDATE_PARAMETERS)
     expect_pages(stub, [fakes.change("Modify", "MainService", "AWS::ECS::Service")])
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1], tty=True
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1], tty=True
     )
 
     def ctrl_c(_question: str) -> bool:
@@ -557,7 +559,7 @@ def test_stacks_that_cannot_be_updated_are_refused_with_the_way_out(
         {"StackName": CORE},
     )
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     with pytest.raises(StackBlocked) as raised:
         run_changeset(ctx, "core", allow_data_loss=False)
@@ -579,7 +581,7 @@ def test_a_change_set_still_being_created_when_the_waiter_gives_up(
         page["ExecutionStatus"] = "UNAVAILABLE"
         stub.add_response("describe_change_set", page)
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     with pytest.raises(DeployFailed) as raised:
         run_changeset(ctx, "core", allow_data_loss=False)
@@ -623,7 +625,7 @@ def test_a_failed_execution_names_stack_change_set_status_and_reason(
     stub.add_response("describe_stacks", fakes.stack(CORE, "UPDATE_ROLLBACK_COMPLETE"))
     stub.add_response("describe_stack_events", {"StackEvents": events})
     ctx, _, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     with pytest.raises(DeployFailed) as raised:
         run_deploy(ctx, "core", auto_approve=True, allow_data_loss=False)
@@ -660,7 +662,7 @@ def test_a_table_replaced_inside_a_nested_stack_is_seen(dirs: tuple[Path, Path])
     nested_page = fakes.change_set_page("todo-dev-core-DataStack-1A2B3C4D5E6F", "nested", [table])
     stub.add_response("describe_change_set", nested_page, {"ChangeSetName": nested_cs})
     ctx, out, _ = fakes.context(
-        Clients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
+        AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
     with pytest.raises(DataLossRefused, match=r"DataStack/TodosTable \(AWS::DynamoDB::Table"):
         run_changeset(ctx, "core", allow_data_loss=False)

@@ -20,7 +20,7 @@ import boto3
 import pytest
 
 from scripts.deploy import website
-from scripts.deploy.aws import Clients
+from scripts.deploy.aws import AwsClients
 from scripts.deploy.changeset import TEMPLATE_BODY_LIMIT
 from scripts.deploy.params import template_parameters
 from tests.scripts import fakes
@@ -173,7 +173,7 @@ def site(tmp_path: Path) -> Path:
 
 
 def test_publish_website_to_s3(aws_env: dict[str, str], site: Path) -> None:
-    clients = Clients()
+    clients = AwsClients()
     s3 = clients("s3")
     bucket = WEBSITE_OUTPUTS["WebsiteBucketName"]
     s3.create_bucket(Bucket=bucket)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from scripts.deploy import image
-from scripts.deploy.aws import Clients
+from scripts.deploy.aws import AwsClients
 from scripts.deploy.errors import DirtyTree, DockerMissing, InvalidImageTag
 from scripts.deploy.rollout import run_deploy_service
 from tests.scripts import fakes
@@ -67,7 +67,7 @@ def test_untracked_files_count_even_when_git_is_told_to_hide_them(repo: Path) ->
 def test_deploy_service_refuses_a_dirty_tree_before_any_aws_call(repo: Path) -> None:
     (repo / "README.md").write_text("changed\n")
     cfn, stub = fakes.stubbed("cloudformation")  # no responses: any call would fail the test
-    ctx, _, _ = fakes.context(Clients(cloudformation=cfn), config_dir=repo, templates_dir=repo)
+    ctx, _, _ = fakes.context(AwsClients(cloudformation=cfn), config_dir=repo, templates_dir=repo)
     with pytest.raises(DirtyTree):
         run_deploy_service(ctx, "main", auto_approve=True, repo=repo)
     stub.assert_no_pending_responses()

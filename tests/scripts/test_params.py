@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from scripts.deploy import logs, website
-from scripts.deploy.aws import Clients
+from scripts.deploy.aws import AwsClients
 from scripts.deploy.errors import ConfigError, MissingOutput
 from scripts.deploy.params import build_parameters, load_config, resolve_values
 from scripts.deploy.status import run_status
@@ -203,7 +203,7 @@ def test_status_shows_stacks_services_and_targets() -> None:
         },
     )
     out, buffer = fakes.console()
-    run_status(Clients(cloudformation=cfn, ecs=ecs, elbv2=elbv2), out, "dev")
+    run_status(AwsClients(cloudformation=cfn, ecs=ecs, elbv2=elbv2), out, "dev")
     text = buffer.getvalue()
     assert "todo-dev-website" in text
     assert "not deployed" in text

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scripts.deploy.aws import Clients
+from scripts.deploy.aws import AwsClients
 from scripts.deploy.changeset import classify
 from scripts.deploy.errors import Interrupted, InvalidImageTag, NoChanges, RolloutFailed
 from scripts.deploy.params import stack_tags
@@ -216,9 +216,9 @@ class Pushed:
         self.builds.append(kwargs.get("build", True))
 
 
-def clients() -> tuple[Clients, dict[str, Any]]:
+def clients() -> tuple[AwsClients, dict[str, Any]]:
     made = {name: fakes.stubbed(name) for name in ("cloudformation", "ecs", "elbv2", "logs", "ecr")}
-    return Clients(**{k: v[0] for k, v in made.items()}), {k: v[1] for k, v in made.items()}
+    return AwsClients(**{k: v[0] for k, v in made.items()}), {k: v[1] for k, v in made.items()}
 
 
 def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
