@@ -1,11 +1,11 @@
 """What the AWS CDK needs to synthesize the core architecture, next to `python -m generator`.
 
-bench/cdk_app/app.py writes the core stack's architecture with CDK L2 constructs; it runs in its
-own virtual environment (.venv-cdk, aws-cdk-lib needs Node.js through jsii). Both sides are timed
-as a subprocess from a cold interpreter, which is what a developer waits for: the CDK figure
-includes Python, jsii and Node.js start-up; ours includes Python start-up and renders every stack
-(core and website), the CDK app only the core one. Optional: without .venv-cdk it says how to
-create it and measures nothing.
+scripts/bench/peer_cdk/app.py, the comparison peer, writes the core stack's architecture with
+CDK L2 constructs; it runs in its own virtual environment (.venv-cdk, aws-cdk-lib needs Node.js
+through jsii). Both sides are timed as a subprocess from a cold interpreter, which is what a
+developer waits for: the CDK figure includes Python, jsii and Node.js start-up; ours includes
+Python start-up and renders every stack (core and website), the CDK app only the core one.
+Optional: without .venv-cdk it says how to create it and measures nothing.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from scripts.cfn.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
 CDK_PYTHON = ROOT / ".venv-cdk" / "bin" / "python"
-CDK_APP = ROOT / "bench" / "cdk_app" / "app.py"
+CDK_APP = ROOT / "scripts" / "bench" / "peer_cdk" / "app.py"
 REQUIREMENTS = CDK_APP.parent / "requirements.txt"
 # jsii prints a banner on every start when Node.js is past its end of life; it changes no figure.
 CDK_ENV = {**os.environ, "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION": "18,20"}
@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
 
     table = Table(
         title=f"Core stack: AWS CDK synth vs python -m generator (median of {runs} runs)",
-        caption="CDK: .venv-cdk/bin/python bench/cdk_app/app.py, core stack only; "
+        caption="CDK: .venv-cdk/bin/python scripts/bench/peer_cdk/app.py, core stack only; "
         "ours renders every stack. Indented rows: in-process phases of the CDK run.",
     )
     for column in ("measure", "seconds", "min-max", "resources"):

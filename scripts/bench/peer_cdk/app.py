@@ -1,6 +1,8 @@
-"""The core architecture written as an AWS CDK app, only to time what `cdk synth` costs for it.
+"""The benchmark's comparison peer: the core architecture as an AWS CDK app, only to time what
+`cdk synth` costs for it.
 
-It is a benchmark subject, not a deployable alternative to `generator/`: it mirrors the shape of
+It is a benchmark subject, not a deployable alternative to `generator/` (the architecture lives
+in `generator/core/`; nothing else reads this file): it mirrors the shape of
 templates/core.yaml (VPC over 3 AZs with NAT per AZ, NACLs, gateway endpoints and flow logs; KMS;
 two tables; files and log buckets; Cognito; ECR; an ECS cluster on an EC2 Auto Scaling group
 capacity provider; an internal ALB with two path-routed target groups; two ECS services; step and
