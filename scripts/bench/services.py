@@ -1,6 +1,7 @@
 """Service throughput on the local emulator: list (first page) and create, at concurrency 1 and 16.
 
-Starts moto and both services under gunicorn (their Dockerfile CMD) on 127.0.0.1, seeds one user
+Starts the local stack (moto, the template's resources, both services under gunicorn with their
+Dockerfile CMD) on 127.0.0.1, seeds one user
 with 500 todos, then times a bounded number of requests per scenario and prints requests/s,
 p50/p99 latency and the AWS calls each operation made (counted inside the service process).
 The emulator, not AWS, answers: the figures compare changes to the services, not production.
@@ -22,7 +23,7 @@ import requests
 from rich.table import Table
 
 from scripts.bench import console as bench_console
-from scripts.servicerun import LIST_INDEX, Stack, User, create_user, running_stack
+from scripts.local import LocalStack, Log, Ports, User, sign_up
 
 SEED_TODOS = 500
 CONCURRENCY = (1, 16)
@@ -71,8 +72,8 @@ def _run(operation: str, call: Call, count: int, concurrency: int) -> Result:
     return Result(operation, concurrency, count, seconds, latencies, per_request)
 
 
-def _operations(stack: Stack, user: User) -> dict[str, Call]:
-    main = stack.url("main")
+def _operations(stack: LocalStack, user: User) -> dict[str, Call]:
+    main = stack.service_url("main")
     headers = user.headers()
     return {
         "list (first page of 20)": lambda s, _: s.get(
@@ -84,8 +85,8 @@ def _operations(stack: Stack, user: User) -> dict[str, Call]:
     }
 
 
-def _seed(stack: Stack, user: User) -> None:
-    main = stack.url("main")
+def _seed(stack: LocalStack, user: User) -> None:
+    main = stack.service_url("main")
 
     def create(n: int) -> None:
         due = f"2030-{n % 12 + 1:02d}-{n % 28 + 1:02d}" if n % 3 else None
@@ -97,14 +98,16 @@ def _seed(stack: Stack, user: User) -> None:
         list(pool.map(create, range(SEED_TODOS)))
 
 
-def _emulator_query_ms(stack: Stack, user: User) -> float:
-    dynamodb = stack.moto.client("dynamodb")
+def _emulator_query_ms(stack: LocalStack, user: User) -> float:
+    dynamodb = stack.client("dynamodb")
+    table = stack.description.resources.table("TodosTable")
+    (index,) = table.request["LocalSecondaryIndexes"]  # the list-order index
     samples = []
     for _ in range(50):
         started = time.perf_counter()
         dynamodb.query(
-            TableName=stack.resources.todos_table,
-            IndexName=LIST_INDEX,
+            TableName=table.name,
+            IndexName=index["IndexName"],
             KeyConditionExpression="userID = :user",
             ExpressionAttributeValues={":user": {"S": user.sub}},
             ConsistentRead=True,
@@ -120,8 +123,12 @@ def main(argv: list[str] | None = None) -> int:
     # Called as main() by `python -m scripts.bench`, whose own arguments are not ours.
     args = parser.parse_args(argv or [])
     console = bench_console()
-    with running_stack({"EXPOSE_AWS_CALLS": "1", "LOG_LEVEL": "WARNING"}) as stack:
-        user = create_user(stack.moto, stack.resources, "bench@example.com")
+    with LocalStack(
+        Ports(site=0, api=0, emulator=0),
+        log=Log(quiet=True),
+        service_env={"EXPOSE_AWS_CALLS": "1", "LOG_LEVEL": "WARNING"},
+    ) as stack:
+        user = sign_up(stack, "bench@example.com")
         seed_started = time.perf_counter()
         _seed(stack, user)
         console.print(

@@ -9,8 +9,9 @@ of Conditions behind both:
   stays as written, so invariant tests, the lifecycle checks and the template diff can follow
   references between resources.
 - `Resolver.resolve` turns a property value into plain data with values for parameters and pseudo
-  parameters (the local stack's view). A `Ref` to a resource the local stack created becomes that
-  resource's local name or ID; a `Ref` to any other resource becomes a `LogicalRef`, which callers
+  parameters (the local stack's view). A `Ref` or `Fn::GetAtt` of a resource named `later` (one
+  the local stack creates, whose ID the emulator picks) becomes a `Deferred` string, bound to the
+  real IDs once they exist; a `Ref` to any other resource becomes a `LogicalRef`, which callers
   follow through the template (listener rule -> target group -> ECS service). Anything else raises
   `UnsupportedTemplate` with the path of the value, so the message names the resource.
 """
@@ -114,6 +115,72 @@ class Physical:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
 
+@dataclass(frozen=True)
+class Placeholder:
+    """`Ref` (attribute None) or `Fn::GetAtt` of a resource that does not exist yet."""
+
+    logical_id: str
+    attribute: str | None = None
+
+
+@dataclass(frozen=True)
+class Deferred:
+    """A string that names resources created later: literal text and placeholders, in order."""
+
+    parts: tuple[str | Placeholder, ...]
+
+    @property
+    def resources(self) -> frozenset[str]:
+        return frozenset(p.logical_id for p in self.parts if isinstance(p, Placeholder))
+
+    def bind(self, physical: Mapping[str, Physical]) -> str:
+        """The string, with each placeholder replaced by what that resource answers."""
+        text: list[str] = []
+        for part in self.parts:
+            if isinstance(part, str):
+                text.append(part)
+                continue
+            created = physical.get(part.logical_id)
+            if created is None:
+                raise UnsupportedTemplate(f"{part.logical_id} has not been created")
+            if part.attribute is None:
+                text.append(created.ref)
+            elif part.attribute in created.attributes:
+                text.append(created.attributes[part.attribute])
+            else:
+                raise UnsupportedTemplate(
+                    f"Fn::GetAtt {part.logical_id}.{part.attribute} has no local value"
+                )
+        return "".join(text)
+
+
+Text = str | Deferred
+
+
+def bind(value: Any, physical: Mapping[str, Physical]) -> Any:
+    """`value` with every `Deferred` inside it (mappings, lists) bound to the created resources."""
+    if isinstance(value, Deferred):
+        return value.bind(physical)
+    if isinstance(value, Mapping):
+        return {k: bind(v, physical) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(bind(v, physical) for v in value)
+    return value
+
+
+def _concat(pieces: list[Text]) -> Text:
+    if all(isinstance(p, str) for p in pieces):
+        return "".join(p for p in pieces if isinstance(p, str))
+    parts: list[str | Placeholder] = []
+    for piece in pieces:
+        for part in (piece,) if isinstance(piece, str) else piece.parts:
+            if isinstance(part, str) and parts and isinstance(parts[-1], str):
+                parts[-1] += part  # adjacent text stays one part
+            elif part != "":
+                parts.append(part)
+    return Deferred(tuple(parts))
+
+
 class _NoValue:
     """`AWS::NoValue`: the property disappears from its mapping or list."""
 
@@ -131,11 +198,13 @@ class Resolver:
         template: Mapping[str, Any],
         parameters: Mapping[str, str],
         pseudo: Mapping[str, str],
+        later: frozenset[str] = frozenset(),
     ) -> None:
         self.template = template
         self.pseudo = dict(pseudo)
         self.parameters = self._parameter_values(parameters)
         self.physical: dict[str, Physical] = {}
+        self.later = later  # resources whose Ref and GetAtt resolve to Deferred strings
         self._conditions: dict[str, bool] = {}
 
     @property
@@ -207,11 +276,19 @@ class Resolver:
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
     def text(self, value: Any, where: str) -> str:
-        """Resolve `value` and insist on a string (as inside Sub and Join)."""
+        """Resolve `value` and insist on a string known now."""
+        resolved = self.later_text(value, where)
+        if isinstance(resolved, Deferred):
+            names = ", ".join(sorted(resolved.resources))
+            raise UnsupportedTemplate(f"{where}: needs a value before {names} exists")
+        return resolved
+
+    def later_text(self, value: Any, where: str) -> Text:
+        """Resolve `value` and insist on a string, now or once the `later` resources exist."""
         resolved = self.resolve(value, where)
         if isinstance(resolved, bool | int | float):
             return str(resolved).lower() if isinstance(resolved, bool) else str(resolved)
-        if not isinstance(resolved, str):
+        if not isinstance(resolved, str | Deferred):
             raise UnsupportedTemplate(
                 f"{where}: needs a string locally but resolves to {_describe(resolved)}"
             )
@@ -234,7 +311,11 @@ class Resolver:
             values = self.resolve(items, where)
             if not isinstance(values, list):
                 raise UnsupportedTemplate(f"{where}: Fn::Join needs a list")
-            return str(delimiter).join(self.text(v, where) for v in values)
+            pieces: list[Text] = []
+            for i, v in enumerate(values):
+                pieces += [str(delimiter)] if i else []
+                pieces.append(self.later_text(v, where))
+            return _concat(pieces)
         if key == "Fn::If":
             name, when_true, when_false = arg
             chosen = when_true if self.condition(str(name), where) else when_false
@@ -284,12 +365,16 @@ class Resolver:
             )
         if name in self.physical:
             return self.physical[name].ref
+        if name in self.later:
+            return Deferred((Placeholder(name),))
         if name in self.resources:
             return LogicalRef(name)
         raise UnsupportedTemplate(f"{where}: Ref to unknown name {name}")
 
-    def _get_att(self, logical_id: str, attribute: str, where: str) -> str:
+    def _get_att(self, logical_id: str, attribute: str, where: str) -> Text:
         physical = self.physical.get(logical_id)
+        if physical is None and logical_id in self.later:
+            return Deferred((Placeholder(logical_id, attribute),))
         if physical is None:
             kind = self.resources.get(logical_id, {}).get("Type", "unknown")
             raise UnsupportedTemplate(
@@ -302,24 +387,30 @@ class Resolver:
             )
         return physical.attributes[attribute]
 
-    def _sub(self, arg: Any, where: str) -> str:
+    def _sub(self, arg: Any, where: str) -> Text:
         if isinstance(arg, list):
             source, variables = arg[0], arg[1]
-            local = {k: self.text(v, f"{where}.{k}") for k, v in variables.items()}
+            local = {k: self.later_text(v, f"{where}.{k}") for k, v in variables.items()}
         else:
             source, local = arg, {}
 
-        def replace(match: re.Match[str]) -> str:
-            name = match.group(1).strip()
+        def variable(name: str) -> Text:
             if name in local:
                 return local[name]
             if "." in name and not name.startswith("AWS::"):
                 logical_id, attribute = name.split(".", 1)
                 return self._get_att(logical_id, attribute, where)
-            return self.text({"Ref": name}, where)
+            return self.later_text({"Ref": name}, where)
 
-        text = _SUB_VARIABLE.sub(replace, str(source))
-        return text.replace("${!", "${")
+        pieces: list[Text] = []
+        text = str(source)
+        position = 0
+        for match in _SUB_VARIABLE.finditer(text):
+            pieces.append(text[position : match.start()].replace("${!", "${"))
+            pieces.append(variable(match.group(1).strip()))
+            position = match.end()
+        pieces.append(text[position:].replace("${!", "${"))
+        return _concat(pieces)
 
 
 def _describe(value: Any) -> str:

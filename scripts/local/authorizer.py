@@ -17,8 +17,6 @@ from typing import Any
 
 import jwt
 
-from scripts.local.topology import Authorizer
-
 
 class Unauthorized(Exception):
     """The token is missing or invalid; the message is API Gateway's error description."""
@@ -34,10 +32,14 @@ class Claims:
 
 
 class JwtVerifier:
-    """Verifies tokens for one authorizer, with keys fetched from `jwks_url` (cached by kid)."""
+    """Verifies tokens for one authorizer's issuer and audience, with keys fetched from
+    `jwks_url` (cached by kid)."""
 
-    def __init__(self, authorizer: Authorizer, jwks_url: str, leeway: int = 0) -> None:
-        self.authorizer = authorizer
+    def __init__(
+        self, issuer: str, audience: tuple[str, ...], jwks_url: str, leeway: int = 0
+    ) -> None:
+        self.issuer = issuer
+        self.audience = audience
         self.jwks_url = jwks_url
         self.leeway = leeway
         self._keys: dict[str, Any] = {}
@@ -73,7 +75,7 @@ class JwtVerifier:
                 token,
                 key,
                 algorithms=["RS256"],
-                issuer=self.authorizer.issuer,
+                issuer=self.issuer,
                 leeway=self.leeway,
                 options={"verify_aud": False, "require": ["exp", "iss", "sub"]},
             )
@@ -85,7 +87,7 @@ class JwtVerifier:
             raise Unauthorized(f"the token is invalid: {err}") from err
         audience = claims.get("aud") if "aud" in claims else claims.get("client_id")
         audiences = audience if isinstance(audience, list) else [audience]
-        if not any(a in self.authorizer.audience for a in audiences):
+        if not any(a in self.audience for a in audiences):
             raise Unauthorized("the token's audience is not the authorizer's audience")
         if scopes:
             granted = set(str(claims.get("scope", "")).split())

@@ -26,9 +26,10 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
+from scripts.local.alb import FixedResponse, Routing
+from scripts.local.apigateway import Api, ApiRoute, Cors
 from scripts.local.authorizer import Claims, JwtVerifier, Unauthorized
 from scripts.local.processes import Log
-from scripts.local.topology import Api, ApiRoute, Cors, FixedResponse, Routing
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -186,7 +187,7 @@ class ApiGateway:
             response.headers["Content-Type"] = target.content_type
             return response
         headers = self._integration_headers(request, route, claims, request_id)
-        return self._proxy(request, self.upstreams[target], headers, route.timeout_ms)
+        return self._proxy(request, self.upstreams[target.service], headers, route.timeout_ms)
 
     def _integration_headers(
         self, request: Request, route: ApiRoute, claims: Claims | None, request_id: str

@@ -1,14 +1,16 @@
-"""Create the template's tables, buckets and user pools in the emulator.
+"""The template's tables, buckets, user pools and app clients: read as requests, then created.
 
-Each creator reads one resource's properties through the resolver and records what the resource
-answers to `Ref`/`Fn::GetAtt`, so later resources (an app client's `UserPoolId`, a task
-definition's environment) resolve to the local names. Properties that only matter on AWS
-(encryption keys, backups, lifecycle rules, policies) are left out on purpose.
+`read_resources` is pure: it turns each resource's properties into the request the emulator is
+sent (a user pool's ID is picked by the emulator, so an app client's `UserPoolId` stays
+`Deferred` until the pool exists). `create_resources` sends them, in dependency order, and
+returns what each resource answers to `Ref`/`Fn::GetAtt`, to which the services' environment
+and the gateway's authorizer are then bound. Properties that only matter on AWS (encryption keys,
+backups, lifecycle rules, policies) are left out on purpose.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,7 +18,7 @@ import boto3
 from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 
-from scripts.cfn.template import Physical, Resolver, UnsupportedTemplate
+from scripts.cfn.template import Deferred, Physical, Resolver, UnsupportedTemplate, bind
 
 TABLE = "AWS::DynamoDB::Table"
 BUCKET = "AWS::S3::Bucket"
@@ -24,6 +26,8 @@ USER_POOL = "AWS::Cognito::UserPool"
 USER_POOL_CLIENT = "AWS::Cognito::UserPoolClient"
 
 REGION = "us-east-1"
+ACCOUNT_ID = "123456789012"  # the emulator's default account
+CREATED_TYPES = (TABLE, BUCKET, USER_POOL, USER_POOL_CLIENT)  # in the order they are created
 # moto needs credentials to sign with; these fake ones only ever reach the local emulator.
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
 
@@ -46,8 +50,8 @@ def emulator_jwks_url(endpoint_url: str, user_pool_id: str) -> str:
 
 
 @dataclass(frozen=True)
-class Clients:
-    """boto3 clients bound to the emulator."""
+class EmulatorClients:
+    """boto3 clients bound to the emulator, one per service the resources need."""
 
     dynamodb: Any
     s3: Any
@@ -55,33 +59,112 @@ class Clients:
 
 
 @dataclass(frozen=True)
+class Table:
+    logical_id: str
+    request: Mapping[str, Any]  # CreateTable
+    ttl_attribute: str | None = None
+
+    @property
+    def name(self) -> str:
+        return str(self.request["TableName"])
+
+
+@dataclass(frozen=True)
+class Bucket:
+    logical_id: str
+    name: str
+    cors_rules: tuple[Mapping[str, Any], ...] = ()
+    versioning: str | None = None
+    public_access_block: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class UserPool:
+    logical_id: str
+    request: Mapping[str, Any]  # CreateUserPool
+
+
+@dataclass(frozen=True)
+class UserPoolClient:
+    logical_id: str
+    request: Mapping[str, Any]  # CreateUserPoolClient; its UserPoolId is Deferred
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What the local stack creates in the emulator, as the template defines it."""
+
+    tables: tuple[Table, ...]
+    buckets: tuple[Bucket, ...]
+    user_pools: tuple[UserPool, ...]
+    user_pool_clients: tuple[UserPoolClient, ...]
+
+    def table(self, logical_id: str) -> Table:
+        found = [t for t in self.tables if t.logical_id == logical_id]
+        if not found:
+            raise KeyError(f"no table {logical_id} in the template")
+        return found[0]
+
+
+@dataclass(frozen=True)
 class Created:
-    """A created resource: its logical ID, type and local physical name/ID."""
+    """A created resource: its logical ID, type and what it answers to Ref and GetAtt."""
 
     logical_id: str
     type: str
-    name: str
+    physical: Physical
+
+    @property
+    def name(self) -> str:
+        return self.physical.ref
 
 
-def create_all(resolver: Resolver, clients: Clients) -> list[Created]:
-    """Create every table, bucket, user pool and app client of the template, in dependency order."""
-    creators: list[tuple[str, Callable[[Resolver, Any, str], Physical]]] = [
-        (TABLE, lambda r, c, i: create_table(r, c.dynamodb, i)),
-        (BUCKET, lambda r, c, i: create_bucket(r, c.s3, i)),
-        (USER_POOL, lambda r, c, i: create_user_pool(r, c.cognito, i)),
-        (USER_POOL_CLIENT, lambda r, c, i: create_user_pool_client(r, c.cognito, i)),
-    ]
+def read_resources(resolver: Resolver) -> Resources:
+    """Every table, bucket, user pool and app client of the template, as emulator requests."""
+    return Resources(
+        tables=tuple(read_table(resolver, i) for i in resolver.of_type(TABLE)),
+        buckets=tuple(read_bucket(resolver, i) for i in resolver.of_type(BUCKET)),
+        user_pools=tuple(
+            UserPool(i, user_pool_request(resolver, i)) for i in resolver.of_type(USER_POOL)
+        ),
+        user_pool_clients=tuple(
+            UserPoolClient(i, user_pool_client_request(resolver, i))
+            for i in resolver.of_type(USER_POOL_CLIENT)
+        ),
+    )
+
+
+def create_resources(
+    resources: Resources, clients: EmulatorClients, region: str = REGION
+) -> list[Created]:
+    """Create them all in dependency order (pools before their clients)."""
     created: list[Created] = []
-    for resource_type, create in creators:
-        for logical_id in resolver.of_type(resource_type):
-            try:
-                physical = create(resolver, clients, logical_id)
-            except (ClientError, ParamValidationError) as err:
-                raise UnsupportedTemplate(
-                    f"Resources.{logical_id} ({resource_type}): the emulator refused it: {err}"
-                ) from err
-            resolver.physical[logical_id] = physical
-            created.append(Created(logical_id, resource_type, physical.ref))
+    physical: dict[str, Physical] = {}
+
+    def record(logical_id: str, kind: str, create: Any) -> None:
+        try:
+            made = create()
+        except (ClientError, ParamValidationError) as err:
+            raise UnsupportedTemplate(
+                f"Resources.{logical_id} ({kind}): the emulator refused it: {err}"
+            ) from err
+        physical[logical_id] = made
+        created.append(Created(logical_id, kind, made))
+
+    for table in resources.tables:
+        record(table.logical_id, TABLE, lambda t=table: create_table(clients.dynamodb, t, region))
+    for bucket in resources.buckets:
+        record(bucket.logical_id, BUCKET, lambda b=bucket: create_bucket(clients.s3, b, region))
+    for pool in resources.user_pools:
+        record(
+            pool.logical_id, USER_POOL, lambda p=pool: create_user_pool(clients.cognito, p, region)
+        )
+    for client in resources.user_pool_clients:
+        record(
+            client.logical_id,
+            USER_POOL_CLIENT,
+            lambda c=client: create_user_pool_client(clients.cognito, c, physical),
+        )
     return created
 
 
@@ -122,19 +205,23 @@ def table_request(resolver: Resolver, logical_id: str) -> dict[str, Any]:
     return request
 
 
-def create_table(resolver: Resolver, dynamodb: Any, logical_id: str) -> Physical:
-    request = table_request(resolver, logical_id)
-    table = dynamodb.create_table(**request)["TableDescription"]
+def read_table(resolver: Resolver, logical_id: str) -> Table:
     ttl = resolver.prop(logical_id, "TimeToLiveSpecification")
-    if ttl and ttl.get("Enabled"):
+    attribute = str(ttl["AttributeName"]) if ttl and ttl.get("Enabled") else None
+    return Table(logical_id, table_request(resolver, logical_id), attribute)
+
+
+def create_table(dynamodb: Any, table: Table, region: str) -> Physical:
+    description = dynamodb.create_table(**table.request)["TableDescription"]
+    if table.ttl_attribute:
         dynamodb.update_time_to_live(
-            TableName=request["TableName"],
-            TimeToLiveSpecification={"Enabled": True, "AttributeName": ttl["AttributeName"]},
+            TableName=table.name,
+            TimeToLiveSpecification={"Enabled": True, "AttributeName": table.ttl_attribute},
         )
-    attributes = {"Arn": table["TableArn"]}
-    if "LatestStreamArn" in table:
-        attributes["StreamArn"] = table["LatestStreamArn"]
-    return Physical(request["TableName"], attributes)
+    attributes = {"Arn": description["TableArn"]}
+    if "LatestStreamArn" in description:
+        attributes["StreamArn"] = description["LatestStreamArn"]
+    return Physical(table.name, attributes)
 
 
 _CORS_KEYS = {
@@ -167,24 +254,33 @@ def _bucket_name(resolver: Resolver, logical_id: str) -> str:
     return _default_name(resolver, logical_id).lower()[:63]
 
 
-def create_bucket(resolver: Resolver, s3: Any, logical_id: str) -> Physical:
-    name = _bucket_name(resolver, logical_id)
-    region = resolver.pseudo["AWS::Region"]
+def read_bucket(resolver: Resolver, logical_id: str) -> Bucket:
+    versioning = resolver.prop(logical_id, "VersioningConfiguration")
+    return Bucket(
+        logical_id,
+        _bucket_name(resolver, logical_id),
+        tuple(bucket_cors_rules(resolver, logical_id)),
+        str(versioning["Status"]) if versioning else None,
+        resolver.prop(logical_id, "PublicAccessBlockConfiguration") or None,
+    )
+
+
+def create_bucket(s3: Any, bucket: Bucket, region: str) -> Physical:
+    name = bucket.name
     if region == "us-east-1":
         s3.create_bucket(Bucket=name)
     else:
         s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": region})
-    rules = bucket_cors_rules(resolver, logical_id)
-    if rules:
-        s3.put_bucket_cors(Bucket=name, CORSConfiguration={"CORSRules": rules})
-    versioning = resolver.prop(logical_id, "VersioningConfiguration")
-    if versioning:
-        s3.put_bucket_versioning(
-            Bucket=name, VersioningConfiguration={"Status": versioning["Status"]}
+    if bucket.cors_rules:
+        s3.put_bucket_cors(
+            Bucket=name, CORSConfiguration={"CORSRules": [dict(r) for r in bucket.cors_rules]}
         )
-    block = resolver.prop(logical_id, "PublicAccessBlockConfiguration")
-    if block:
-        s3.put_public_access_block(Bucket=name, PublicAccessBlockConfiguration=block)
+    if bucket.versioning:
+        s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": bucket.versioning})
+    if bucket.public_access_block:
+        s3.put_public_access_block(
+            Bucket=name, PublicAccessBlockConfiguration=dict(bucket.public_access_block)
+        )
     return Physical(
         name,
         {
@@ -224,9 +320,8 @@ def user_pool_request(resolver: Resolver, logical_id: str) -> dict[str, Any]:
     return {"PoolName": name, **props}
 
 
-def create_user_pool(resolver: Resolver, cognito: Any, logical_id: str) -> Physical:
-    pool = cognito.create_user_pool(**user_pool_request(resolver, logical_id))["UserPool"]
-    region = resolver.pseudo["AWS::Region"]
+def create_user_pool(cognito: Any, user_pool: UserPool, region: str) -> Physical:
+    pool = cognito.create_user_pool(**user_pool.request)["UserPool"]
     provider = f"cognito-idp.{region}.amazonaws.com/{pool['Id']}"
     return Physical(
         pool["Id"],
@@ -265,7 +360,7 @@ _CLIENT_KEYS = (
 def user_pool_client_request(resolver: Resolver, logical_id: str) -> dict[str, Any]:
     """The CreateUserPoolClient request for an AWS::Cognito::UserPoolClient resource."""
     pool_id = resolver.prop(logical_id, "UserPoolId")
-    if not isinstance(pool_id, str):
+    if not isinstance(pool_id, Deferred):
         raise UnsupportedTemplate(
             f"Resources.{logical_id}.Properties.UserPoolId: must name a user pool of this template"
         )
@@ -278,8 +373,10 @@ def user_pool_client_request(resolver: Resolver, logical_id: str) -> dict[str, A
     return {"UserPoolId": pool_id, "ClientName": name, **props}
 
 
-def create_user_pool_client(resolver: Resolver, cognito: Any, logical_id: str) -> Physical:
-    request = user_pool_client_request(resolver, logical_id)
+def create_user_pool_client(
+    cognito: Any, app_client: UserPoolClient, physical: Mapping[str, Physical]
+) -> Physical:
+    request = bind(app_client.request, physical)
     client = cognito.create_user_pool_client(**request)["UserPoolClient"]
     return Physical(
         client["ClientId"], {"ClientId": client["ClientId"], "Name": request["ClientName"]}

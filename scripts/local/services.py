@@ -1,4 +1,4 @@
-"""Run an app service with the command its container runs (the Dockerfile's CMD)."""
+"""The template's ECS services, run with the command their container runs (the Dockerfile's CMD)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,13 @@ import json
 import re
 import shutil
 import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
-from scripts.local.processes import StartupError
+from scripts.cfn.template import Deferred, Placeholder, Resolver, Text, UnsupportedTemplate
+from scripts.local.alb import ref_id
+from scripts.local.processes import Child, Log, StartupError
 
 
 def dockerfile_cmd(dockerfile: Path) -> list[str]:
@@ -75,3 +79,87 @@ def gunicorn_settings(host: str, port: int) -> str:
     take its per-user default path from each other.
     """
     return f"--bind {host}:{port}"
+
+
+ECS_SERVICE = "AWS::ECS::Service"
+
+# Environment variable -> logical ID (the services' configuration, docs/services.md); used only
+# when a task definition does not set the variable itself (task definitions normally do, with a
+# Ref to the resource).
+CONTRACT_ENV = {
+    "TODOS_TABLE": "TodosTable",
+    "FILES_TABLE": "FilesTable",
+    "FILES_BUCKET": "FilesBucket",
+    "COGNITO_USER_POOL_ID": "UserPool",
+    "COGNITO_APP_CLIENT_ID": "UserPoolClient",
+}
+
+
+@dataclass(frozen=True)
+class LocalService:
+    """One ECS service of the template, as the local stack runs it.
+
+    `name` is the container name in the service's load balancer mapping (`main`, `files`), which
+    is also the app service's folder, `app/<name>_service/`. `environment` is the container's
+    environment from the task definition, its values `Deferred` where they name a resource the
+    emulator has not created yet; `unset` names the variables the local stack cannot give a
+    value, with the reason.
+    """
+
+    logical_id: str
+    name: str
+    target_group: str
+    command: tuple[str, ...]
+    environment: Mapping[str, Text]
+    unset: Mapping[str, str]
+
+
+def read_services(resolver: Resolver, app_dir: Path) -> tuple[LocalService, ...]:
+    """Each ECS service with a load balancer mapping, with its container's command and env."""
+    services: list[LocalService] = []
+    for service_id in resolver.of_type(ECS_SERVICE):
+        where = f"Resources.{service_id}.Properties"
+        task_id = ref_id(resolver.prop(service_id, "TaskDefinition"), f"{where}.TaskDefinition")
+        # Only names and the environment are read: the rest (image, logging...) has no meaning
+        # locally.
+        task_where = f"Resources.{task_id}.Properties.ContainerDefinitions"
+        containers = {
+            resolver.text(c.get("Name"), f"{task_where}[{i}].Name"): c
+            for i, c in enumerate(resolver.properties(task_id).get("ContainerDefinitions", []))
+        }
+        for mapping in resolver.prop(service_id, "LoadBalancers") or []:
+            target_group = ref_id(mapping.get("TargetGroupArn"), f"{where}.LoadBalancers")
+            name = str(mapping.get("ContainerName"))
+            if name not in containers:
+                raise UnsupportedTemplate(
+                    f"Resources.{task_id}: no container named {name!r} "
+                    f"(the load balancer mapping of {service_id} names it)"
+                )
+            environment: dict[str, Text] = {}
+            unset: dict[str, str] = {}
+            for entry in containers[name].get("Environment", []):
+                variable = resolver.text(entry["Name"], task_where)
+                try:
+                    environment[variable] = resolver.later_text(
+                        entry["Value"], f"Resources.{task_id} environment {variable}"
+                    )
+                except UnsupportedTemplate as err:
+                    unset[variable] = str(err)
+            for variable, logical_id in CONTRACT_ENV.items():
+                if variable not in environment and logical_id in resolver.later:
+                    environment[variable] = Deferred((Placeholder(logical_id),))
+            command = dockerfile_cmd(app_dir / f"{name}_service" / "Dockerfile")
+            services.append(
+                LocalService(service_id, name, target_group, tuple(command), environment, unset)
+            )
+    return tuple(services)
+
+
+def start_service(
+    service: LocalService,
+    app_dir: Path,
+    env: Mapping[str, str],
+    log: Log,
+) -> Child:
+    """The container's command in app/, with this environment's gunicorn (see local_command)."""
+    return Child(service.name, local_command(list(service.command)), log, env=env, cwd=app_dir)

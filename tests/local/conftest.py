@@ -8,7 +8,6 @@ import os
 import time
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,6 @@ from scripts.local import LocalStack, Log, Ports
 
 FIXTURE = Path(__file__).parent / "fixture"
 ROOT = Path(__file__).resolve().parents[2]
-PASSWORD = "Correct-Horse-42"
 
 
 @pytest.fixture(scope="session")
@@ -42,32 +40,6 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-@dataclass(frozen=True)
-class User:
-    sub: str
-    id_token: str
-    access_token: str
-
-
-def sign_up(stack: LocalStack, client_id: str | None = None) -> User:
-    """A confirmed user of the stack's pool, signed in through the emulator's Cognito."""
-    cognito = stack.client("cognito-idp")
-    email = f"{uuid.uuid4().hex[:10]}@example.com"
-    cognito.admin_create_user(
-        UserPoolId=stack.user_pool_id, Username=email, MessageAction="SUPPRESS"
-    )
-    cognito.admin_set_user_password(
-        UserPoolId=stack.user_pool_id, Username=email, Password=PASSWORD, Permanent=True
-    )
-    tokens = cognito.initiate_auth(
-        ClientId=client_id or stack.user_pool_client_id,
-        AuthFlow="USER_PASSWORD_AUTH",
-        AuthParameters={"USERNAME": email, "PASSWORD": PASSWORD},
-    )["AuthenticationResult"]
-    sub = jwt.decode(tokens["IdToken"], options={"verify_signature": False})["sub"]
-    return User(sub, tokens["IdToken"], tokens["AccessToken"])
 
 
 def emulator_signed(stack: LocalStack, **claims: Any) -> str:

@@ -4,29 +4,29 @@ from __future__ import annotations
 
 import requests
 
-from scripts.cfn.template import Physical, Resolver, load_template
-from scripts.local import LocalStack, Log, Ports
-from scripts.local.topology import FixedResponse, find_services, read_api, read_routing
-from tests.local.conftest import ROOT, group_alive, sign_up
+from scripts.cfn.template import load_template
+from scripts.local import LocalStack, Log, Ports, describe, sign_up
+from scripts.local.alb import FixedResponse, Forward
+from tests.local.conftest import ROOT, group_alive
 
 
 def test_the_templates_listener_rules_send_files_paths_to_the_files_service() -> None:
-    pseudo = {"AWS::StackName": "s", "AWS::Region": "us-east-1", "AWS::AccountId": "1"}
-    resolver = Resolver(
-        load_template(ROOT / "templates" / "core.yaml"), {"WebsiteOrigin": "http://x"}, pseudo
+    description = describe(
+        load_template(ROOT / "templates" / "core.yaml"),
+        app_dir=ROOT / "app",
+        website_origin="http://x",
     )
-    resolver.physical.update(UserPool=Physical("us-east-1_p"), UserPoolClient=Physical("c"))
-    api = read_api(resolver)
-    routing = read_routing(resolver, api.listener, find_services(resolver))
+    api, routing = description.api, description.routing
     actions = [rule.action for rule in routing.rules]
-    assert actions.index("files") < actions.index("main")  # files rules are evaluated first
+    # files rules are evaluated first
+    assert actions.index(Forward("files")) < actions.index(Forward("main"))
     for path, service in [
         ("/todos", "main"),
         ("/todos/t", "main"),
         ("/todos/t/files", "files"),
         ("/todos/t/files/f", "files"),
     ]:
-        assert routing.route(path) == service, path
+        assert routing.route(path) == Forward(service), path
     default = routing.route("/other")
     assert isinstance(default, FixedResponse)
     assert default.status == 404

@@ -10,7 +10,8 @@ import pytest
 import requests
 
 from scripts.local import LocalStack
-from tests.local.conftest import User, emulator_signed, sign_up
+from scripts.local.users import User, sign_up
+from tests.local.conftest import emulator_signed
 
 
 @pytest.fixture(scope="module")
@@ -145,7 +146,7 @@ def test_bad_tokens_get_api_gateways_401(
         "tampered": lambda: _tampered(user.id_token),
         "expired": lambda: emulator_signed(stack, sub=user.sub, exp=1_000_000, iat=999_000),
         "wrong audience": lambda: emulator_signed(stack, aud="someone-elses-client"),
-        "other client": lambda: sign_up(stack, stack.resources["OtherClient"]).id_token,
+        "other client": lambda: sign_up(stack, client_id=stack.resources["OtherClient"]).id_token,
         "wrong issuer": lambda: emulator_signed(stack, iss="https://issuer.invalid/pool"),
     }
     token = makers[case]()

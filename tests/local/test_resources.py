@@ -11,28 +11,24 @@ import yaml
 
 from generator import render_all
 from generator.config import Settings
-from scripts.cfn.template import Resolver, UnsupportedTemplate, load_template
+from scripts.cfn.template import Physical, UnsupportedTemplate, load_template
 from scripts.local import LocalStack
-from scripts.local.resources import Clients, create_all
+from scripts.local.description import template_resolver
+from scripts.local.resources import EmulatorClients, create_resources, read_resources
 from tests.local.conftest import FIXTURE, ROOT
 
 ORIGIN = "http://127.0.0.1:8000"
 TEMPLATES = [ROOT / "templates" / "core.yaml", FIXTURE / "templates" / "core.yaml"]
 
 
-def create_from(stack: LocalStack, template: Path) -> Resolver:
+def create_from(stack: LocalStack, template: Path) -> dict[str, Physical]:
     """Create the template's resources in the stack's emulator under a stack name of their own."""
-    pseudo = {
-        "AWS::StackName": f"t{uuid.uuid4().hex[:8]}",
-        "AWS::Region": stack.region,
-        "AWS::AccountId": "123456789012",
-        "AWS::Partition": "aws",
-        "AWS::URLSuffix": "amazonaws.com",
-    }
-    resolver = Resolver(load_template(template), {"WebsiteOrigin": ORIGIN}, pseudo)
-    clients = Clients(stack.client("dynamodb"), stack.client("s3"), stack.client("cognito-idp"))
-    create_all(resolver, clients)
-    return resolver
+    resolver = template_resolver(load_template(template), ORIGIN, f"t{uuid.uuid4().hex[:8]}")
+    clients = EmulatorClients(
+        stack.client("dynamodb"), stack.client("s3"), stack.client("cognito-idp")
+    )
+    created = create_resources(read_resources(resolver), clients, stack.region)
+    return {c.logical_id: c.physical for c in created}
 
 
 def rename_sort_key(template: dict[str, Any], table: str, old: str, new: str) -> None:
@@ -51,14 +47,13 @@ def test_a_schema_change_in_the_template_changes_the_local_table(
     rendered = tmp_path / "core.yaml"
     rendered.write_text(yaml.safe_dump(changed))  # long forms: the loader reads both
 
-    resolver = create_from(stack, rendered)
-    name = resolver.physical["TodosTable"].ref
+    name = create_from(stack, rendered)["TodosTable"].ref
     table = stack.client("dynamodb").describe_table(TableName=name)["Table"]
     assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == [
         ("userID", "HASH"),
         ("itemID", "RANGE"),
     ]
-    unchanged = create_from(stack, template).physical["TodosTable"].ref
+    unchanged = create_from(stack, template)["TodosTable"].ref
     table = stack.client("dynamodb").describe_table(TableName=unchanged)["Table"]
     assert [k["AttributeName"] for k in table["KeySchema"]] == ["userID", "todoID"]
 
@@ -69,7 +64,7 @@ def test_a_key_changed_in_the_generator_reaches_the_local_table(
     # The whole path of `make templates` then `make up`: generator settings -> YAML -> emulator.
     rendered = tmp_path / "core.yaml"
     rendered.write_text(render_all(Settings(todos_table_keys=("ownerID", "itemID")))["core.yaml"])
-    name = create_from(stack, rendered).physical["TodosTable"].ref
+    name = create_from(stack, rendered)["TodosTable"].ref
     table = stack.client("dynamodb").describe_table(TableName=name)["Table"]
     assert [(k["AttributeName"], k["KeyType"]) for k in table["KeySchema"]] == [
         ("ownerID", "HASH"),

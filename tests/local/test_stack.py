@@ -7,18 +7,23 @@ import re
 import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 import requests
+import yaml
 from rich.console import Console
 from werkzeug.test import Client
 
+from scripts.cfn.template import load_template
 from scripts.local import LocalStack, Log, PortInUse, Ports, StartupError
+from scripts.local.alb import Forward, Routing
+from scripts.local.apigateway import Api, ApiRoute, Authorizer, Cors
 from scripts.local.authorizer import JwtVerifier
 from scripts.local.gateway import ApiGateway, Upstream
 from scripts.local.processes import free_port
-from scripts.local.topology import Api, ApiRoute, Authorizer, Cors, Routing
-from tests.local.conftest import FIXTURE, group_alive, sign_up
+from scripts.local.users import sign_up
+from tests.local.conftest import FIXTURE, group_alive
 
 
 def test_start_serve_and_stop_leaves_nothing_behind() -> None:
@@ -64,10 +69,23 @@ def test_failed_start_up_stops_what_it_started() -> None:
         template=FIXTURE / "missing.yaml",
     )
     with pytest.raises(StartupError, match=r"missing\.yaml: cannot read the template"):
-        missing.start()  # after the emulator started
-    assert len(missing.started_pids) == 1
-    assert missing.pids == []
-    assert not group_alive(missing.started_pids[0])
+        missing.start()  # the templates are read before anything starts
+    assert missing.started_pids == []
+
+
+def test_a_start_up_that_fails_after_the_emulator_started_stops_it(tmp_path: Path) -> None:
+    template = load_template(FIXTURE / "templates" / "core.yaml")
+    template["Resources"]["FilesTable"]["Properties"]["KeySchema"][1]["KeyType"] = "SORT"
+    refused = tmp_path / "core.yaml"
+    refused.write_text(yaml.safe_dump(template))
+    stack = LocalStack(
+        Ports(site=0, api=0, emulator=0), root=FIXTURE, log=Log(quiet=True), template=refused
+    )
+    with pytest.raises(StartupError, match=r"FilesTable \(AWS::DynamoDB::Table\): the emulator"):
+        stack.start()  # creating the resources, after the emulator started
+    assert len(stack.started_pids) == 1
+    assert stack.pids == []
+    assert not group_alive(stack.started_pids[0])
 
 
 # --- the gateway when the integration fails -----------------------------------------------------
@@ -91,7 +109,7 @@ def silent_upstream() -> Iterator[int]:
 def gateway(port: int, timeout: float, route_timeout_ms: int | None = None) -> Client:
     route = ApiRoute("ANY", "/todos", None, timeout_ms=route_timeout_ms)
     api = Api((route,), None, "Listener")
-    routing = Routing((), "main")
+    routing = Routing((), Forward("main"))
     upstreams = {"main": Upstream("127.0.0.1", port)}
     return Client(ApiGateway(api, routing, upstreams, {}, Log(quiet=True), timeout=timeout))
 
@@ -118,8 +136,10 @@ def test_the_gateway_logs_each_request_and_why_a_token_was_refused() -> None:
     log = Log(Console(file=output, width=200, color_system=None))
     authorizer = Authorizer("jwt", "https://issuer.invalid/pool", ("client",))
     route = ApiRoute("ANY", "/todos", authorizer)
-    verifier = JwtVerifier(authorizer, "http://127.0.0.1:9/unused")
-    app = ApiGateway(Api((route,), None, "L"), Routing((), "main"), {}, {"jwt": verifier}, log)
+    verifier = JwtVerifier("https://issuer.invalid/pool", ("client",), "http://127.0.0.1:9/unused")
+    app = ApiGateway(
+        Api((route,), None, "L"), Routing((), Forward("main")), {}, {"jwt": verifier}, log
+    )
     response = Client(app).get("/todos?limit=1")
     assert response.status_code == 401
     response.close()
@@ -133,10 +153,14 @@ def test_a_preflight_is_answered_only_when_no_route_takes_options(method: str, s
     # As on API Gateway: an ANY route behind a JWT authorizer swallows the browser's preflight.
     authorizer = Authorizer("jwt", "https://issuer.invalid/pool", ("client",))
     route = ApiRoute(method, "/todos", authorizer)
-    verifier = JwtVerifier(authorizer, "http://127.0.0.1:9/unused")
+    verifier = JwtVerifier("https://issuer.invalid/pool", ("client",), "http://127.0.0.1:9/unused")
     cors = Cors(allow_origins=("http://site.test",), allow_methods=("GET",))
     app = ApiGateway(
-        Api((route,), cors, "L"), Routing((), "main"), {}, {"jwt": verifier}, Log(quiet=True)
+        Api((route,), cors, "L"),
+        Routing((), Forward("main")),
+        {},
+        {"jwt": verifier},
+        Log(quiet=True),
     )
     headers = {"Origin": "http://site.test", "Access-Control-Request-Method": "GET"}
     response = Client(app).options("/todos", headers=headers)

@@ -1,4 +1,5 @@
-"""One emulator and both services under gunicorn for the whole session, on 127.0.0.1."""
+"""One local stack (emulator, the template's resources, both services under gunicorn) for the
+whole session, on 127.0.0.1; the tests call the services directly, as the load balancer would."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from typing import Any
 import pytest
 import requests
 
-from scripts.servicerun import APP, Stack, User, create_user, running_stack
+from scripts.local import LocalStack, Log, Ports, User, sign_up
+from scripts.local.stack import ROOT
+
+APP = ROOT / "app"
 
 # The web-layer unit tests import the services as their container does: from app/.
 if str(APP) not in sys.path:
@@ -34,12 +38,12 @@ _emails = (f"user{n}@example.com" for n in itertools.count())
 class Api:
     """A user's view of the API: calls the right service like the load balancer would."""
 
-    stack: Stack
+    stack: LocalStack
     user: User
 
     def url(self, path: str) -> str:
         service = "files" if "/files" in path else "main"
-        return self.stack.url(service) + path
+        return self.stack.service_url(service) + path
 
     def call(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         headers = {**self.user.headers(), **kwargs.pop("headers", {})}
@@ -89,23 +93,30 @@ def aws_calls(response: requests.Response) -> dict[str, int]:
     return counts
 
 
+def running_stack() -> LocalStack:
+    """The local stack as the services' tests run it: every port free, quiet, SERVICE_ENV."""
+    return LocalStack(
+        Ports(site=0, api=0, emulator=0), log=Log(quiet=True), service_env=SERVICE_ENV
+    )
+
+
 @pytest.fixture(scope="session")
-def stack() -> Iterator[Stack]:
-    with running_stack(SERVICE_ENV) as running:
+def stack() -> Iterator[LocalStack]:
+    with running_stack() as running:
         yield running
 
 
-def new_user(stack: Stack) -> User:
-    return create_user(stack.moto, stack.resources, next(_emails))
+def new_user(stack: LocalStack) -> User:
+    return sign_up(stack, next(_emails))
 
 
 @pytest.fixture
-def api(stack: Stack) -> Api:
+def api(stack: LocalStack) -> Api:
     """A fresh user per test: tests never see each other's todos."""
     return Api(stack, new_user(stack))
 
 
 @pytest.fixture
-def other(stack: Stack) -> Api:
+def other(stack: LocalStack) -> Api:
     """A second user, to attack the first one's IDs."""
     return Api(stack, new_user(stack))

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from scripts.servicerun import Stack
+from scripts.local import LocalStack
 from tests.services.conftest import Api, aws_calls, unknown_todo_id
 
 S3_PAGE = 1000
@@ -18,9 +18,9 @@ QUERY_PAGE = 1000
 WRITE_BATCH = 25
 
 
-def seed_files(stack: Stack, user_sub: str, todo_id: str, count: int) -> None:
+def seed_files(stack: LocalStack, user_sub: str, todo_id: str, count: int) -> None:
     """Records in BatchWriteItem batches and objects in parallel, straight into the emulator."""
-    dynamodb = stack.moto.client("dynamodb")
+    dynamodb = stack.client("dynamodb")
     file_ids = [str(uuid.uuid4()) for _ in range(count)]
     for start in range(0, count, WRITE_BATCH):
         requests: list[dict[str, Any]] = [
@@ -40,13 +40,13 @@ def seed_files(stack: Stack, user_sub: str, todo_id: str, count: int) -> None:
             for file_id in file_ids[start : start + WRITE_BATCH]
         ]
         assert not dynamodb.batch_write_item(
-            RequestItems={stack.resources.files_table: requests}
+            RequestItems={stack.resources["FilesTable"]: requests}
         ).get("UnprocessedItems")
-    s3 = stack.moto.client("s3")
+    s3 = stack.client("s3")
 
     def put(file_id: str) -> None:
         s3.put_object(
-            Bucket=stack.resources.files_bucket, Key=f"{user_sub}/{todo_id}/{file_id}", Body=b"x"
+            Bucket=stack.resources["FilesBucket"], Key=f"{user_sub}/{todo_id}/{file_id}", Body=b"x"
         )
 
     with ThreadPoolExecutor(max_workers=16) as pool:
@@ -119,7 +119,7 @@ def expected_delete_calls(files: int) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("files", [0, 30, 2500])
-def test_delete_with_files_is_batched(api: Api, stack: Stack, files: int) -> None:
+def test_delete_with_files_is_batched(api: Api, stack: LocalStack, files: int) -> None:
     todo_id = api.create(title=f"{files} files")["todoId"]
     seed_files(stack, api.user.sub, todo_id, files)
     response = api.delete(f"/todos/{todo_id}")
@@ -134,11 +134,11 @@ def test_delete_with_files_is_batched(api: Api, stack: Stack, files: int) -> Non
             "DynamoDB.BatchWriteItem": 100,
             "DynamoDB.DeleteItem": 1,
         }
-    s3 = stack.moto.client("s3")
-    left = s3.list_objects_v2(Bucket=stack.resources.files_bucket, Prefix=f"{api.user.sub}/")
+    s3 = stack.client("s3")
+    left = s3.list_objects_v2(Bucket=stack.resources["FilesBucket"], Prefix=f"{api.user.sub}/")
     assert left.get("KeyCount", 0) == 0
-    records = stack.moto.client("dynamodb").query(
-        TableName=stack.resources.files_table,
+    records = stack.client("dynamodb").query(
+        TableName=stack.resources["FilesTable"],
         KeyConditionExpression="todoID = :t",
         ExpressionAttributeValues={":t": {"S": todo_id}},
         Select="COUNT",

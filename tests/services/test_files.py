@@ -12,7 +12,7 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
-from scripts.servicerun import Stack
+from scripts.local import LocalStack
 from tests.services.conftest import Api, aws_calls, unknown_todo_id
 
 
@@ -31,7 +31,7 @@ def upload(registered: dict[str, Any], content: bytes, content_type: str) -> req
     )
 
 
-def test_register_upload_list_download_delete(api: Api, stack: Stack) -> None:
+def test_register_upload_list_download_delete(api: Api, stack: LocalStack) -> None:
     todo = api.create(title="with files")
     response = register(api, todo["todoId"], name='näme "1".txt', contentType="text/plain")
     assert response.status_code == 201, response.text
@@ -60,8 +60,8 @@ def test_register_upload_list_download_delete(api: Api, stack: Stack) -> None:
     deleted = api.delete(f"/todos/{todo['todoId']}/files/{file['fileId']}")
     assert deleted.status_code == 204
     assert api.get(f"/todos/{todo['todoId']}/files").json()["items"] == []
-    s3 = stack.moto.client("s3")
-    listing = s3.list_objects_v2(Bucket=stack.resources.files_bucket, Prefix=api.user.sub)
+    s3 = stack.client("s3")
+    listing = s3.list_objects_v2(Bucket=stack.resources["FilesBucket"], Prefix=api.user.sub)
     assert listing.get("KeyCount", 0) == 0
     again = api.delete(f"/todos/{todo['todoId']}/files/{file['fileId']}")
     assert again.status_code == 404
@@ -119,9 +119,9 @@ def test_files_of_a_missing_or_malformed_todo_are_404(api: Api) -> None:
     assert api.delete(f"/todos/{todo['todoId']}/files/{uuid.uuid4()}").status_code == 404
 
 
-def file_records(stack: Stack, todo_id: str) -> int:
-    found = stack.moto.client("dynamodb").query(
-        TableName=stack.resources.files_table,
+def file_records(stack: LocalStack, todo_id: str) -> int:
+    found = stack.client("dynamodb").query(
+        TableName=stack.resources["FilesTable"],
         KeyConditionExpression="todoID = :t",
         ExpressionAttributeValues={":t": {"S": todo_id}},
         Select="COUNT",
@@ -131,14 +131,14 @@ def file_records(stack: Stack, todo_id: str) -> int:
     return count
 
 
-def test_a_todo_being_deleted_takes_no_new_file(api: Api, stack: Stack) -> None:
+def test_a_todo_being_deleted_takes_no_new_file(api: Api, stack: LocalStack) -> None:
     """The race with DELETE /todos/{id}: once the todo is marked, no record can land."""
     todo_id = api.create()["todoId"]
     assert register(api, todo_id).status_code == 201
     assert file_records(stack, todo_id) == 1
     # Exactly what the todo's DELETE does first, before it sweeps objects and records.
-    stack.moto.client("dynamodb").update_item(
-        TableName=stack.resources.todos_table,
+    stack.client("dynamodb").update_item(
+        TableName=stack.resources["TodosTable"],
         Key={"userID": {"S": api.user.sub}, "todoID": {"S": todo_id}},
         UpdateExpression="SET deleting = :now REMOVE listKey",
         ExpressionAttributeValues={":now": {"S": "2030-01-01T00:00:00.000Z"}},

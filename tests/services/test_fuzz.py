@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, settings
 from schemathesis import Case, CheckFunction
 from schemathesis.specs.openapi.checks import positive_data_acceptance
 
-from scripts.servicerun import Stack, User
+from scripts.local import LocalStack, User
 from tests.services.conftest import SERVICE_ENV, Api, new_user
 
 UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
@@ -32,12 +32,12 @@ FUZZ_SETTINGS = settings(
 
 
 @pytest.fixture(scope="module")
-def fuzz_user(stack: Stack) -> User:
+def fuzz_user(stack: LocalStack) -> User:
     return new_user(stack)
 
 
 @pytest.fixture(scope="module")
-def fuzz_todos(stack: Stack, fuzz_user: User) -> list[str]:
+def fuzz_todos(stack: LocalStack, fuzz_user: User) -> list[str]:
     """Real todos of the fuzzing user, so generated paths also reach existing resources."""
     api = Api(stack, fuzz_user)
     return [api.create(title=f"fuzz {n}")["todoId"] for n in range(8)]
@@ -56,8 +56,8 @@ DOCUMENTS = {service: served_document(service) for service in ("main", "files")}
 
 
 @pytest.mark.parametrize("service", sorted(DOCUMENTS))
-def test_documents_match_the_running_services(stack: Stack, service: str) -> None:
-    served = requests.get(f"{stack.url(service)}/openapi.json", timeout=10).json()
+def test_documents_match_the_running_services(stack: LocalStack, service: str) -> None:
+    served = requests.get(f"{stack.service_url(service)}/openapi.json", timeout=10).json()
     assert served == DOCUMENTS[service]
 
 
@@ -96,14 +96,14 @@ files = schemathesis.openapi.from_dict(
 @main.parametrize()
 @FUZZ_SETTINGS
 def test_main_service_conforms(
-    case: Case[Any], stack: Stack, fuzz_user: User, fuzz_todos: list[str]
+    case: Case[Any], stack: LocalStack, fuzz_user: User, fuzz_todos: list[str]
 ) -> None:
-    run(case, stack.url("main"), fuzz_user, fuzz_todos)
+    run(case, stack.service_url("main"), fuzz_user, fuzz_todos)
 
 
 @files.parametrize()
 @FUZZ_SETTINGS
 def test_files_service_conforms(
-    case: Case[Any], stack: Stack, fuzz_user: User, fuzz_todos: list[str]
+    case: Case[Any], stack: LocalStack, fuzz_user: User, fuzz_todos: list[str]
 ) -> None:
-    run(case, stack.url("files"), fuzz_user, fuzz_todos)
+    run(case, stack.service_url("files"), fuzz_user, fuzz_todos)

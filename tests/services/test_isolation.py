@@ -6,7 +6,7 @@ from typing import Any
 
 import requests
 
-from scripts.servicerun import Stack
+from scripts.local import LocalStack
 from tests.services.conftest import Api
 
 
@@ -21,7 +21,7 @@ def snapshot(api: Api, todo_id: str) -> tuple[Any, Any, list[str]]:
 
 
 def test_another_user_gets_404_everywhere_and_changes_nothing(
-    api: Api, other: Api, stack: Stack
+    api: Api, other: Api, stack: LocalStack
 ) -> None:
     todo = api.create(title="mine", description="private")
     todo_id = todo["todoId"]
@@ -61,9 +61,9 @@ def test_another_user_gets_404_everywhere_and_changes_nothing(
     assert [t["todoId"] for t in other.all_todos()] == [own_todo]
     assert other.all_todos(search="mine") == []
     assert snapshot(api, todo_id) == before
-    s3 = stack.moto.client("s3")
+    s3 = stack.client("s3")
     key = f"{api.user.sub}/{todo_id}/{file_id}"
-    assert s3.get_object(Bucket=stack.resources.files_bucket, Key=key)["Body"].read() == b"abc"
+    assert s3.get_object(Bucket=stack.resources["FilesBucket"], Key=key)["Body"].read() == b"abc"
     # Identity never comes from a header the client can set.
     spoofed = other.get(f"/todos/{todo_id}", headers={"x-user-sub": api.user.sub})
     assert spoofed.status_code == 404

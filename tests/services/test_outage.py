@@ -8,23 +8,24 @@ from collections.abc import Iterator
 import pytest
 import requests
 
-from scripts.servicerun import Stack, create_resources, create_user, running_stack
-from tests.services.conftest import SERVICE_ENV, Api
+from scripts.local import LocalStack, sign_up
+from tests.services.conftest import Api, running_stack
 
 
 @pytest.fixture(scope="module")
-def own_stack() -> Iterator[Stack]:
+def own_stack() -> Iterator[LocalStack]:
     # Its own emulator: stopping it must not disturb the session's stack.
-    with running_stack(SERVICE_ENV) as running:
+    with running_stack() as running:
         yield running
 
 
-def test_emulator_outage_answers_503_then_recovers(own_stack: Stack) -> None:
-    api = Api(own_stack, create_user(own_stack.moto, own_stack.resources, "outage@example.com"))
+def test_emulator_outage_answers_503_then_recovers(own_stack: LocalStack) -> None:
+    api = Api(own_stack, sign_up(own_stack, "outage@example.com"))
     todo_id = api.create(title="before the outage")["todoId"]
     assert api.get("/todos").status_code == 200  # keys fetched and cached while AWS is up
 
-    own_stack.moto.stop()
+    own_stack.emulator.stop()
+    assert own_stack.services["main"].child.process.poll() is None  # the services run on
     attempts = [
         api.get("/todos"),
         api.post("/todos", json={"title": "during"}),
@@ -42,12 +43,12 @@ def test_emulator_outage_answers_503_then_recovers(own_stack: Stack) -> None:
         assert response.json()["error"]["code"] == "unavailable"
         assert "Traceback" not in response.text
     for service in ("main", "files"):
-        health = requests.get(own_stack.url(service) + "/health", timeout=5)
+        health = requests.get(own_stack.service_url(service) + "/health", timeout=5)
         assert health.status_code == 200
 
     # Back on the same port; moto keeps no state, so the resources are created again.
-    own_stack.moto.start()
-    create_resources(own_stack.moto, own_stack.resources)
+    own_stack.emulator.start()
+    own_stack.create_resources()
     # A worker that had no keys yet tried to fetch them during the outage: it tries again once
     # the Retry-After it answered has passed, as a client that follows it would.
     from common.errors import RETRY_AFTER_SECONDS

@@ -22,18 +22,22 @@ from flask import Flask
 from flask.testing import FlaskClient
 from openapi_spec_validator import validate
 
-from scripts.servicerun import FAKE_CREDENTIALS, REGION, Stack, service_environment
+from scripts.local import LocalStack
+from scripts.local.resources import FAKE_CREDENTIALS, REGION
+from tests.services.conftest import SERVICE_ENV
 
 MOTO_KEY = Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-private.json.gz"
 
 
 @pytest.fixture(scope="module")
-def config(stack: Stack) -> Iterator[dict[str, str]]:
+def config(stack: LocalStack) -> Iterator[dict[str, str]]:
     with pytest.MonkeyPatch.context() as patch:
         # In this process boto3 finds the emulator's fake credentials where it always looks.
         for name, value in FAKE_CREDENTIALS.items():
             patch.setenv(name, value)
-        yield {**service_environment(stack.moto, stack.resources), "LOG_LEVEL": "INFO"}
+        # The main service's own environment, without the test-only settings of the session.
+        env = stack.services["main"].environment
+        yield {**{k: v for k, v in env.items() if k not in SERVICE_ENV}, "LOG_LEVEL": "INFO"}
 
 
 @pytest.fixture(scope="module")
