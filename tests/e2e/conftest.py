@@ -6,11 +6,12 @@ import json
 import re
 import shutil
 import urllib.request
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from playwright.sync_api import (
@@ -21,6 +22,9 @@ from playwright.sync_api import (
     Page,
     sync_playwright,
 )
+
+if TYPE_CHECKING:
+    from tests.e2e.pages import Session
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -165,3 +169,14 @@ def open_tab(browser: Browser, site: Site) -> Iterator[Any]:
         tab.context.close()
     for tab in tabs:
         tab.watch.check()
+
+
+@pytest.fixture
+def signed_in(open_tab: Any) -> Session:
+    """A new user, signed up and confirmed through the website, on the list screen."""
+    from tests.e2e.pages import Session, sign_up  # pages.py builds on this module's Tab
+
+    tab: Tab = open_tab(viewport={"width": 1100, "height": 900})
+    email = f"user-{uuid.uuid4().hex[:8]}@example.com"
+    sign_up(tab, email)
+    return Session(tab, email)

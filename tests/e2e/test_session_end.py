@@ -12,7 +12,7 @@ import pytest
 from playwright.sync_api import APIResponse, Request, Route, expect
 
 from tests.e2e.conftest import Site, Tab
-from tests.e2e.test_flow import create_todo, sign_in, sign_up, status, todo_list
+from tests.e2e.pages import create_todo, sign_in, sign_up, status, todo_list
 
 pytestmark = pytest.mark.browser
 
