@@ -27,6 +27,7 @@ from tests.scripts.test_rollout import (
     Pushed,
     clients,
     deployment,
+    ecs_service,
     service,
     stub_stack_update,
 )
@@ -133,12 +134,14 @@ def test_a_later_core_deploy_keeps_the_rolled_out_tags() -> None:
 
 
 def test_bootstrap_is_never_rolled_out_as_an_image(tmp_path: Path) -> None:
-    all_clients, stubs = clients()  # no responses: any AWS call would fail the test
+    ecs = ecs_service(service(at(0, 0)))
+    all_clients, stubs = clients(ecs)  # no CloudFormation responses: a call would fail
     ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     with pytest.raises(InvalidImageTag, match="0 tasks"):
         run_deploy_service(ctx, "main", auto_approve=True, image_tag="bootstrap", publish=Pushed())
     for stub in stubs.values():
         stub.assert_no_pending_responses()
+    assert ecs.calls == []
 
 
 def at(desired: int, running: int, rollout: str = "COMPLETED") -> dict[str, Any]:
@@ -157,22 +160,24 @@ def at(desired: int, running: int, rollout: str = "COMPLETED") -> dict[str, Any]
     ],
 )
 def test_assess_a_rollout_out_of_bootstrap(deployments: list[dict[str, Any]], state: str) -> None:
-    assert assess(service(*deployments)["services"][0], TD_NEW).state == state
+    assert assess(service(*deployments), TD_NEW).state == state
 
 
 def test_first_rollout_waits_until_auto_scaling_has_started_the_tasks(tmp_path: Path) -> None:
-    all_clients, stubs = clients()
+    ecs = ecs_service(
+        *(service(at(desired, running)) for desired, running in ((0, 0), (2, 0), (2, 1), (2, 2)))
+    )
+    all_clients, stubs = clients(ecs)
     stub_stack_update(
         stubs["cloudformation"],
         current={**PARAMETERS, "MainServiceImageTag": "bootstrap"},
     )
-    for desired, running in ((0, 0), (2, 0), (2, 1), (2, 2)):
-        stubs["ecs"].add_response("describe_services", service(at(desired, running)))
     ctx, out, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     pushed = Pushed()
     result = run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=pushed)
     for stub in stubs.values():
         stub.assert_no_pending_responses()
+    assert ecs.calls == ["describe_services"] * 4
     assert [tag for _, tag in pushed.calls] == [NEW_TAG]
     # Every snapshot was read: a COMPLETED deployment of 0 tasks did not end the watch.
     assert result["deployments"][0]["runningCount"] == 2

@@ -1,4 +1,8 @@
-"""deploy-service after the push: one parameter changes, ECS is watched, failures are diagnosed."""
+"""deploy-service after the push: one parameter changes, ECS is watched, failures are diagnosed.
+
+CloudFormation is a Stubber replay (the exact change set request matters); ECS, ELB and Logs are
+the small stateful fakes of tests/scripts/fake_ecs.py, whose service moves on at each poll.
+"""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from scripts.deploy.errors import Interrupted, InvalidImageTag, NoChanges, Rollo
 from scripts.deploy.params import stack_tags
 from scripts.deploy.rollout import assess, run_deploy_service, unexpected_changes
 from tests.scripts import fakes
+from tests.scripts.fake_ecs import FakeEcs, FakeLogs, FakeTargetHealth
 
 CORE = "todo-dev-core"
 NAME = "deploy-20260105T093000Z-abc1234def56"
@@ -43,6 +48,7 @@ OUTPUTS = {
 ARN = f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}"
 TASK_ID = "0d3c8a5f2b4e4c1f9a7b6c5d4e3f2a1b"
 TASK_ARN = f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}:task/{CLUSTER}/{TASK_ID}"
+SERVICE_ARN = f"{ARN}:service/{CLUSTER}/{SERVICE}"
 
 
 def deployment(
@@ -72,26 +78,26 @@ def deployment(
 
 
 def service(*deployments: dict[str, Any], events: tuple[str, ...] = ()) -> dict[str, Any]:
+    """The service as DescribeServices shows it at one moment."""
     return {
-        "services": [
-            {
-                "serviceArn": f"{ARN}:service/{CLUSTER}/{SERVICE}",
-                "serviceName": SERVICE,
-                "clusterArn": f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}:cluster/{CLUSTER}",
-                "status": "ACTIVE",
-                "desiredCount": 2,
-                "runningCount": 2,
-                "pendingCount": 0,
-                "taskDefinition": deployments[0]["taskDefinition"],
-                "deployments": list(deployments),
-                "events": [
-                    {"id": f"e{i}", "createdAt": fakes.T0 + timedelta(seconds=-i), "message": m}
-                    for i, m in enumerate(events)
-                ],
-            }
+        "serviceArn": SERVICE_ARN,
+        "serviceName": SERVICE,
+        "clusterArn": f"arn:aws:ecs:{fakes.REGION}:{fakes.ACCOUNT}:cluster/{CLUSTER}",
+        "status": "ACTIVE",
+        "desiredCount": 2,
+        "runningCount": 2,
+        "pendingCount": 0,
+        "taskDefinition": deployments[0]["taskDefinition"],
+        "deployments": list(deployments),
+        "events": [
+            {"id": f"e{i}", "createdAt": fakes.T0 + timedelta(seconds=-i), "message": m}
+            for i, m in enumerate(events)
         ],
-        "failures": [],
     }
+
+
+def ecs_service(*states: dict[str, Any], **details: Any) -> FakeEcs:
+    return FakeEcs(CLUSTER, SERVICE_ARN, states, **details)
 
 
 def stub_stack_update(
@@ -216,20 +222,28 @@ class Pushed:
         self.builds.append(kwargs.get("build", True))
 
 
-def clients() -> tuple[AwsClients, dict[str, Any]]:
-    made = {name: fakes.stubbed(name) for name in ("cloudformation", "ecs", "elbv2", "logs", "ecr")}
-    return AwsClients(**{k: v[0] for k, v in made.items()}), {k: v[1] for k, v in made.items()}
+def clients(
+    ecs: FakeEcs,
+    elbv2: FakeTargetHealth | None = None,
+    logs: FakeLogs | None = None,
+) -> tuple[AwsClients, dict[str, Any]]:
+    """Stubbed CloudFormation and ECR (which must see no call), and the ECS-side fakes."""
+    made = {name: fakes.stubbed(name) for name in ("cloudformation", "ecr")}
+    fakes_by_name = {
+        "ecs": ecs,
+        "elbv2": elbv2 or FakeTargetHealth({}),
+        "logs": logs or FakeLogs({}),
+    }
+    all_clients = AwsClients(**{k: v[0] for k, v in made.items()}, **fakes_by_name)
+    return all_clients, {k: v[1] for k, v in made.items()}
 
 
 def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
     tmp_path: Path,
 ) -> None:
-    all_clients, stubs = clients()
-    stub_stack_update(stubs["cloudformation"])
-    ecs = stubs["ecs"]
-    # First look: the new deployment is starting and tasks are failing.
-    ecs.add_response(
-        "describe_services",
+    circuit = "ECS deployment circuit breaker: tasks failed to start."
+    ecs = ecs_service(
+        # First look: the new deployment is starting and tasks are failing.
         service(
             deployment(
                 "PRIMARY",
@@ -241,89 +255,54 @@ def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
             ),
             deployment("ACTIVE", TD_OLD, "COMPLETED", running=2),
         ),
-        {"cluster": CLUSTER, "services": [SERVICE]},
-    )
-    circuit = "ECS deployment circuit breaker: tasks failed to start."
-    rolled_back = service(
-        deployment(
-            "PRIMARY",
-            TD_OLD,
-            "IN_PROGRESS",
-            running=2,
-            ident="ecs-svc/3333333333333333333",
-            reason="ECS deployment ecs-svc/3333333333333333333 in progress.",
+        # Then the circuit breaker has rolled back to the old task definition.
+        service(
+            deployment(
+                "PRIMARY",
+                TD_OLD,
+                "IN_PROGRESS",
+                running=2,
+                ident="ecs-svc/3333333333333333333",
+                reason="ECS deployment ecs-svc/3333333333333333333 in progress.",
+            ),
+            deployment(
+                "ACTIVE",
+                TD_NEW,
+                "FAILED",
+                running=0,
+                failed=4,
+                ident="ecs-svc/2222222222222222222",
+                reason=circuit,
+            ),
+            events=(
+                f"(service {SERVICE}) rolling back to deployment ecs-svc/1111111111111111111.",
+                f"(service {SERVICE}) deployment ecs-svc/2222222222222222222 deployment failed: "
+                "tasks failed to start.",
+            ),
         ),
-        deployment(
-            "ACTIVE",
-            TD_NEW,
-            "FAILED",
-            running=0,
-            failed=4,
-            ident="ecs-svc/2222222222222222222",
-            reason=circuit,
-        ),
-        events=(
-            f"(service {SERVICE}) rolling back to deployment ecs-svc/1111111111111111111.",
-            f"(service {SERVICE}) deployment ecs-svc/2222222222222222222 deployment failed: "
-            "tasks failed to start.",
-        ),
-    )
-    ecs.add_response("describe_services", rolled_back)
-    # Diagnosis.
-    ecs.add_response("describe_services", rolled_back)
-    ecs.add_response(
-        "list_tasks",
-        {"taskArns": [TASK_ARN]},
-        {"cluster": CLUSTER, "serviceName": SERVICE, "desiredStatus": "STOPPED"},
-    )
-    ecs.add_response(
-        "describe_tasks",
-        {
-            "tasks": [
-                {
-                    "taskArn": TASK_ARN,
-                    "taskDefinitionArn": TD_NEW,
-                    "lastStatus": "STOPPED",
-                    "desiredStatus": "STOPPED",
-                    "stopCode": "EssentialContainerExited",
-                    "stoppedReason": "Essential container in task exited",
-                    "stoppedAt": fakes.T0 + timedelta(seconds=90),
-                    "createdAt": fakes.T0 + timedelta(seconds=60),
-                    "containers": [
-                        {
-                            "name": "main",
-                            "lastStatus": "STOPPED",
-                            "exitCode": 3,
-                            "reason": "",
-                            "taskArn": TASK_ARN,
-                        }
-                    ],
-                }
-            ],
-            "failures": [],
-        },
-    )
-    stubs["elbv2"].add_response(
-        "describe_target_health",
-        {
-            "TargetHealthDescriptions": [
-                {
-                    "Target": {"Id": "i-0a1b2c3d4e5f67890", "Port": 32768},
-                    "HealthCheckPort": "32768",
-                    "TargetHealth": {
-                        "State": "unhealthy",
-                        "Reason": "Target.ResponseCodeMismatch",
-                        "Description": "Health checks failed with these codes: [502]",
-                    },
-                }
-            ]
-        },
-        {"TargetGroupArn": TG},
-    )
-    ecs.add_response(
-        "describe_task_definition",
-        {
-            "taskDefinition": {
+        tasks=[
+            {
+                "taskArn": TASK_ARN,
+                "taskDefinitionArn": TD_NEW,
+                "lastStatus": "STOPPED",
+                "desiredStatus": "STOPPED",
+                "stopCode": "EssentialContainerExited",
+                "stoppedReason": "Essential container in task exited",
+                "stoppedAt": fakes.T0 + timedelta(seconds=90),
+                "createdAt": fakes.T0 + timedelta(seconds=60),
+                "containers": [
+                    {
+                        "name": "main",
+                        "lastStatus": "STOPPED",
+                        "exitCode": 3,
+                        "reason": "",
+                        "taskArn": TASK_ARN,
+                    }
+                ],
+            }
+        ],
+        task_definitions={
+            TD_NEW: {
                 "taskDefinitionArn": TD_NEW,
                 "family": "todo-dev-main",
                 "containerDefinitions": [
@@ -342,12 +321,25 @@ def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
                 ],
             }
         },
-        {"taskDefinition": TD_NEW},
     )
-    stubs["logs"].add_response(
-        "get_log_events",
+    targets = FakeTargetHealth(
         {
-            "events": [
+            TG: [
+                {
+                    "Target": {"Id": "i-0a1b2c3d4e5f67890", "Port": 32768},
+                    "HealthCheckPort": "32768",
+                    "TargetHealth": {
+                        "State": "unhealthy",
+                        "Reason": "Target.ResponseCodeMismatch",
+                        "Description": "Health checks failed with these codes: [502]",
+                    },
+                }
+            ]
+        }
+    )
+    logs = FakeLogs(
+        {
+            ("/todo/dev/main", f"ecs/main/{TASK_ID}"): [
                 {
                     "timestamp": 1767605470000,
                     "message": "[INFO] Starting gunicorn 27.0.1",
@@ -358,23 +350,27 @@ def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
                     "message": "RuntimeError: TODOS_TABLE is not set",
                     "ingestionTime": 1767605472000,
                 },
-            ],
-            "nextForwardToken": "f/1",
-            "nextBackwardToken": "b/1",
-        },
-        {
-            "logGroupName": "/todo/dev/main",
-            "logStreamName": f"ecs/main/{TASK_ID}",
-            "limit": 20,
-            "startFromHead": False,
-        },
+            ]
+        }
     )
+    all_clients, stubs = clients(ecs, targets, logs)
+    stub_stack_update(stubs["cloudformation"])
     ctx, out, time = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     pushed = Pushed()
     with pytest.raises(RolloutFailed) as raised:
         run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=pushed)
     for stub in stubs.values():
         stub.assert_no_pending_responses()
+    # two polls, then the diagnosis reads events, stopped tasks, their definition and its logs
+    assert ecs.calls == [
+        "describe_services",
+        "describe_services",
+        "describe_services",
+        "list_tasks",
+        "describe_tasks",
+        "describe_task_definition",
+    ]
+    assert logs.asked == [("/todo/dev/main", f"ecs/main/{TASK_ID}")]
     assert pushed.calls == [(OUTPUTS["MainRepositoryUri"], NEW_TAG)]
     assert circuit in str(raised.value)
     text = out.getvalue()
@@ -389,7 +385,14 @@ def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
 
 
 def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> None:
-    all_clients, stubs = clients()
+    ecs = ecs_service(
+        service(
+            deployment("PRIMARY", TD_NEW, "IN_PROGRESS", running=1),
+            deployment("ACTIVE", TD_OLD, "COMPLETED", running=2),
+        ),
+        service(deployment("PRIMARY", TD_NEW, "COMPLETED", running=2)),
+    )
+    all_clients, stubs = clients(ecs)
     # A newer ECS-optimized AMI published since the last update rides along: it is pointed out.
     launch_template = fakes.change(
         "Modify",
@@ -399,16 +402,6 @@ def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> N
         details=[("LaunchTemplateData", "Never")],
     )
     stub_stack_update(stubs["cloudformation"], (launch_template,))
-    stubs["ecs"].add_response(
-        "describe_services",
-        service(
-            deployment("PRIMARY", TD_NEW, "IN_PROGRESS", running=1),
-            deployment("ACTIVE", TD_OLD, "COMPLETED", running=2),
-        ),
-    )
-    stubs["ecs"].add_response(
-        "describe_services", service(deployment("PRIMARY", TD_NEW, "COMPLETED", running=2))
-    )
     ctx, out, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     pushed = Pushed()
     result = run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=pushed)
@@ -416,10 +409,12 @@ def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> N
     assert result["deployments"][0]["taskDefinition"] == TD_NEW
     assert f"runs {NEW_TAG}: 2/2 tasks" in out.getvalue()
     assert "also changes ContainerInstanceLaunchTemplate" in out.getvalue()
+    assert ecs.calls == ["describe_services", "describe_services"]  # no diagnosis
 
 
 def test_same_tag_is_nothing_to_roll_out(tmp_path: Path) -> None:
-    all_clients, stubs = clients()
+    ecs = ecs_service(service(deployment("PRIMARY", TD_OLD, "COMPLETED", running=2)))
+    all_clients, stubs = clients(ecs)
     stubs["cloudformation"].add_response(
         "describe_stacks",
         fakes.stack(CORE, "UPDATE_COMPLETE", parameters=PARAMETERS, outputs=OUTPUTS),
@@ -427,13 +422,16 @@ def test_same_tag_is_nothing_to_roll_out(tmp_path: Path) -> None:
     ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     with pytest.raises(NoChanges, match="already 0123abc"):
         run_deploy_service(ctx, "main", auto_approve=True, image_tag="0123abc", publish=Pushed())
+    assert ecs.calls == []
 
 
 def test_latest_is_refused_before_any_call(tmp_path: Path) -> None:
-    all_clients, _ = clients()
+    ecs = ecs_service(service(deployment("PRIMARY", TD_OLD, "COMPLETED", running=2)))
+    all_clients, _ = clients(ecs)
     ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     with pytest.raises(InvalidImageTag, match="latest"):
         run_deploy_service(ctx, "main", auto_approve=True, image_tag="latest", publish=Pushed())
+    assert ecs.calls == []
 
 
 @pytest.mark.parametrize(
@@ -447,19 +445,18 @@ def test_latest_is_refused_before_any_call(tmp_path: Path) -> None:
     ],
 )
 def test_assess(deployments: list[dict[str, Any]], state: str) -> None:
-    assert assess(service(*deployments)["services"][0], TD_NEW).state == state
+    assert assess(service(*deployments), TD_NEW).state == state
 
 
 def test_ctrl_c_while_watching_ecs_says_the_rollout_goes_on(tmp_path: Path) -> None:
-    all_clients, stubs = clients()
-    stub_stack_update(stubs["cloudformation"])
-    stubs["ecs"].add_response(
-        "describe_services",
+    ecs = ecs_service(
         service(
             deployment("PRIMARY", TD_NEW, "IN_PROGRESS", running=0),
             deployment("ACTIVE", TD_OLD, "COMPLETED", running=2),
-        ),
+        )
     )
+    all_clients, stubs = clients(ecs)
+    stub_stack_update(stubs["cloudformation"])
     ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
 
     def ctrl_c(_seconds: float) -> None:
@@ -472,7 +469,8 @@ def test_ctrl_c_while_watching_ecs_says_the_rollout_goes_on(tmp_path: Path) -> N
     assert f"stopped watching ECS service {SERVICE} in {CLUSTER}" in message
     assert f"its deployment of {NEW_TAG} goes on" in message
     for stub in stubs.values():
-        stub.assert_no_pending_responses()  # no diagnosis: nothing has failed
+        stub.assert_no_pending_responses()
+    assert ecs.calls == ["describe_services"]  # no diagnosis: nothing has failed
 
 
 def test_only_the_services_rollout_resources_go_unremarked() -> None:
@@ -501,15 +499,12 @@ def test_only_the_services_rollout_resources_go_unremarked() -> None:
 def test_a_rollout_is_never_judged_without_the_new_task_definition(tmp_path: Path) -> None:
     """If the stack's task definition cannot be read, the PRIMARY deployment must not be taken
     as the target: after a circuit-breaker rollback it runs the old task definition."""
-    all_clients, stubs = clients()
-    stub_stack_update(stubs["cloudformation"], task_definition_readable=False)
     # The rollback has already finished: only the old task definition runs.
-    stubs["ecs"].add_response(
-        "describe_services",
-        service(deployment("PRIMARY", TD_OLD, "COMPLETED", running=2)),
-    )
-    stubs["ecs"].add_response("list_tasks", {"taskArns": []})
-    stubs["elbv2"].add_response("describe_target_health", {"TargetHealthDescriptions": []})
+    ecs = ecs_service(service(deployment("PRIMARY", TD_OLD, "COMPLETED", running=2)))
+    all_clients, stubs = clients(ecs, FakeTargetHealth({TG: []}))
+    stub_stack_update(stubs["cloudformation"], task_definition_readable=False)
     ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     with pytest.raises(RolloutFailed, match="cannot read MainTaskDefinition"):
         run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=Pushed())
+    # judged by nothing: the diagnosis ran, no deployment was taken for the target
+    assert ecs.calls == ["describe_services", "list_tasks"]
