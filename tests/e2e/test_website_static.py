@@ -89,7 +89,7 @@ def test_no_urls_to_other_origins(path: Path) -> None:
 
 
 def test_scripts_never_write_html_or_inline_styles() -> None:
-    for path in (WEBSITE / "js").glob("*.js"):
+    for path in (WEBSITE / "js").rglob("*.js"):
         text = path.read_text()
         for pattern in (
             r"\.innerHTML\s*=",

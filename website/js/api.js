@@ -1,6 +1,7 @@
 // The to-do API: JSON over fetch with the id token as a bearer token. A 401 renews the tokens
 // and retries once; errors carry the API's {"error": {"code", "message"}}.
 
+import * as model from "./model.js";
 import { config } from "./settings.js";
 import * as session from "./session.js";
 
@@ -93,14 +94,14 @@ export const deleteTodo = (id) => request("DELETE", `/todos/${enc(id)}`);
 export async function listFiles(id) {
   const items = [];
   let cursor = "";
-  for (let page = 0; page < 20; page += 1) {
+  for (let round = 0; round < 20; round += 1) {
     const query = cursor ? `?cursor=${enc(cursor)}` : "";
-    const data = await request("GET", `/todos/${enc(id)}/files${query}`);
-    items.push(...(data?.items ?? data?.files ?? []));
-    cursor = data?.nextCursor;
+    const found = model.page(await request("GET", `/todos/${enc(id)}/files${query}`));
+    items.push(...found.items);
+    cursor = found.cursor;
     if (!cursor) break;
   }
-  return { items };
+  return items;
 }
 export const registerFile = (id, fields) => request("POST", `/todos/${enc(id)}/files`, fields);
 export const deleteFile = (id, fileId) => request("DELETE", `/todos/${enc(id)}/files/${enc(fileId)}`);

@@ -1,29 +1,18 @@
-// The API's field names in one place, so the views read plain properties.
+// The API's JSON, read by the field names of its OpenAPI documents (GET /openapi.json of each
+// service): Todo, TodoPage, FileList, DownloadableFile, RegisteredFile, Upload. No guessing at
+// other spellings: the API has one shape, and tests/services/test_website_contract.py fails when
+// a name used here or in the views is not in the documents.
 
-export const todoId = (todo) => todo.todoID ?? todo.todoId ?? todo.id;
-export const fileId = (file) => file.fileID ?? file.fileId ?? file.id;
+export const todoId = (todo) => todo.todoId;
+export const fileId = (file) => file.fileId;
 
-export function page(data) {
-  return {
-    items: data?.items ?? data?.todos ?? [],
-    cursor: data?.nextCursor ?? data?.cursor ?? null,
-  };
-}
+// GET /todos: TodoPage; GET /todos/{todoId}/files: FileList.
+export const page = (data) => ({ items: data.items, cursor: data.nextCursor });
 
-export function files(data) {
-  return data?.items ?? data?.files ?? [];
-}
+export const fileName = (file) => file.name;
+export const fileSize = (file) => file.size;
+export const downloadUrl = (file) => file.downloadUrl;
 
-export const fileName = (file) => file.name ?? file.fileName ?? "file";
-export const fileSize = (file) => Number(file.size ?? file.contentLength);
-export const downloadUrl = (file) => file.downloadUrl ?? file.url ?? file.download?.url;
-
-// POST /todos/{id}/files answers with the file record and a presigned POST.
-export function presigned(data) {
-  const upload = data?.upload ?? data?.presignedPost ?? data;
-  return { url: upload.url, fields: upload.fields ?? {} };
-}
-
-export function registeredFile(data) {
-  return data?.file ?? data;
-}
+// POST /todos/{todoId}/files: RegisteredFile, the record and its presigned POST (Upload).
+export const registeredFile = (data) => data.file;
+export const presigned = (data) => ({ url: data.upload.url, fields: data.upload.fields });

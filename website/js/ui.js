@@ -132,3 +132,23 @@ export function isOverdue(iso) {
   const local = `${today.getFullYear()}-${String(today.getMonth() + 1).padStart(2, "0")}-${String(today.getDate()).padStart(2, "0")}`;
   return String(iso).slice(0, 10) < local;
 }
+
+// Every form: no page load, the browser's checks reported in our message area, one submission
+// at a time. `prepare(form)` reads the valid fields and returns the work to run (or nothing);
+// a failure of that work is shown.
+export function onSubmit(id, prepare) {
+  $(id).addEventListener("submit", (event) => {
+    event.preventDefault();
+    const form = event.currentTarget;
+    if (!validate(form)) return;
+    const work = prepare(form);
+    if (!work) return;
+    busy(form, async () => {
+      try {
+        await work();
+      } catch (error) {
+        fail(error);
+      }
+    });
+  });
+}

@@ -1,0 +1,111 @@
+// The signed-out views: sign in, create an account, confirm it.
+
+import * as cognito from "./cognito.js";
+import { go } from "./nav.js";
+import * as session from "./session.js";
+import { config } from "./settings.js";
+import { $, fail, onSubmit, say } from "./ui.js";
+
+// Kept only between sign-up and confirmation, so a confirmed account can sign straight in.
+let pending = null; // { email, password }
+
+export function show(view) {
+  if (view === "confirm") prepareConfirm();
+}
+
+export function reset() {
+  pending = null;
+}
+
+function prepareConfirm() {
+  $("confirm-local").hidden = !config.local;
+  $("resend-code").hidden = config.local; // the emulator sends no mail and accepts any code
+  if (pending && !$("confirm-email").value) $("confirm-email").value = pending.email;
+}
+
+onSubmit("signin-form", (form) => {
+  const email = $("signin-email").value.trim();
+  return async () => {
+    try {
+      await session.signIn(email, $("signin-password").value);
+      form.reset();
+      say(`Signed in as ${session.email()}.`);
+      go("#/");
+    } catch (error) {
+      if (error.type === "UserNotConfirmedException") {
+        pending = { email, password: $("signin-password").value };
+        $("confirm-email").value = email;
+        go("#/confirm");
+      }
+      throw error;
+    }
+  };
+});
+
+onSubmit("signup-form", (form) => {
+  const email = $("signup-email").value.trim();
+  const password = $("signup-password").value;
+  return async () => {
+    const result = await cognito.signUp(email, password);
+    form.reset();
+    pending = { email, password };
+    if (result.UserConfirmed) {
+      await finishConfirmation();
+      return;
+    }
+    $("confirm-email").value = email;
+    $("confirm-code").value = "";
+    go("#/confirm");
+    say(
+      config.local
+        ? `Account created for ${email}. Running locally: any confirmation code is accepted.`
+        : `Account created. We sent a confirmation code to ${email}.`,
+    );
+  };
+});
+
+onSubmit("confirm-form", (form) => {
+  const email = $("confirm-email").value.trim();
+  return async () => {
+    await cognito.confirmSignUp(email, $("confirm-code").value.trim());
+    form.reset();
+    if (pending && pending.email !== email) pending = null;
+    await finishConfirmation(email);
+  };
+});
+
+$("resend-code").addEventListener("click", async () => {
+  const field = $("confirm-email");
+  const email = field.value.trim();
+  if (!email || !field.checkValidity()) {
+    fail("Enter your email first, then ask for a new code.");
+    field.focus();
+    return;
+  }
+  try {
+    await cognito.resendCode(email);
+    say(`We sent a new code to ${email}.`);
+    $("confirm-code").focus();
+  } catch (error) {
+    fail(error);
+  }
+});
+
+async function finishConfirmation(email = pending?.email) {
+  const credentials = pending;
+  pending = null;
+  if (credentials) {
+    try {
+      await session.signIn(credentials.email, credentials.password);
+      say(`Account confirmed. Signed in as ${session.email()}.`);
+      go("#/");
+      return;
+    } catch {
+      /* fall through to the sign-in form */
+    }
+  }
+  $("signin-email").value = email || "";
+  go("#/signin");
+  say("Account confirmed. Sign in with your email and password.");
+  $("signin-password").focus();
+}
