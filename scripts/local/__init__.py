@@ -36,7 +36,8 @@ Python API (used by the end-to-end and service tests and the benchmark)::
 `LocalStack(...)` takes `Ports(host, site, api, emulator)` (defaults 127.0.0.1, 8000, site + 1,
 4566), and optionally `root`, `template`, `website_template`, `website_dir`, `log` (a `Log`;
 `Log(quiet=True)` silences the children), `startup_timeout` (seconds, default 60) and
-`service_env` (variables added to each service's environment, overriding the template's).
+`service_env` (variables added to each service's environment, overriding the template's) and
+`drop_cors_on_401` (the authorizer's 401 answers carry no CORS headers; off by default).
 `start()` raises `StartupError` (or its subclass `PortInUse`) with a message that says what to
 change, after stopping whatever it had started; `cancel_start()` (from another thread or a signal
 handler) makes a running `start()` give up at its next wait with `Interrupted`. `stop()` (also on

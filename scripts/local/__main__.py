@@ -56,6 +56,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         default=env.get("TODO_EMULATOR_PORT", "4566"),
         help="AWS emulator port (env TODO_EMULATOR_PORT; default 4566)",
     )
+    parser.add_argument(
+        "--drop-cors-on-401",
+        action="store_true",
+        default=env.get("TODO_DROP_CORS_ON_401") == "1",
+        help="the API's JWT authorizer answers 401 without CORS headers, as API Gateway may "
+        "(env TODO_DROP_CORS_ON_401=1; default off; see docs/website.md)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the URL and errors")
     parser.add_argument(
         "--verbose",
@@ -72,7 +79,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)  # argparse exits with 2 on a usage error, env values included
     log = Log(quiet=args.quiet, verbose=args.verbose)
     ports = Ports(args.host, args.port, args.api_port, args.emulator_port)
-    stack = LocalStack(ports, root=args.root, log=log)
+    stack = LocalStack(ports, root=args.root, log=log, drop_cors_on_401=args.drop_cors_on_401)
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: FrameType | None) -> None:

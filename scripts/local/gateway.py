@@ -3,7 +3,11 @@
 `ApiGateway` answers CORS preflights itself, matches the HTTP API's routes, verifies the JWT as the
 route's authorizer is configured, applies the integration's header mappings (the verified `sub`
 overwrites `x-user-sub`), then routes by the ALB listener rules and proxies to the service,
-streaming both bodies. `Website` serves website/ and a generated config.js with the website
+streaming both bodies. With `drop_cors_on_401` the authorizer's 401 answers carry no CORS headers:
+API Gateway documents CORS headers only on integration responses, and a browser shows such a 401
+to the page as a network error (docs/website.md); the website must recover from both.
+
+`Website` serves website/ and a generated config.js with the website
 stack's security headers. Both are plain WSGI apps run by werkzeug's threaded server.
 """
 
@@ -49,10 +53,17 @@ MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # the HTTP API payload limit
 INTEGRATION_TIMEOUT_SECONDS = 30.0  # the HTTP API integration limit
 
 
+class AuthorizerRefusal(Response):
+    """The JWT authorizer's 401, which never reached an integration."""
+
+
 def _json(
-    status: int, body: Mapping[str, Any], headers: Mapping[str, str] | None = None
+    status: int,
+    body: Mapping[str, Any],
+    headers: Mapping[str, str] | None = None,
+    kind: type[Response] = Response,
 ) -> Response:
-    response = Response(json.dumps(body), status=status, mimetype="application/json")
+    response = kind(json.dumps(body), status=status, mimetype="application/json")
     for name, value in (headers or {}).items():
         response.headers[name] = value
     return response
@@ -75,6 +86,7 @@ class ApiGateway:
         verifiers: Mapping[str, JwtVerifier],
         log: Log,
         timeout: float = INTEGRATION_TIMEOUT_SECONDS,
+        drop_cors_on_401: bool = False,
     ) -> None:
         self.api = api
         self.routing = routing
@@ -82,6 +94,7 @@ class ApiGateway:
         self.verifiers = verifiers
         self.log = log
         self.timeout = timeout
+        self.drop_cors_on_401 = drop_cors_on_401
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
@@ -145,6 +158,8 @@ class ApiGateway:
         for name in list(response.headers.keys()):
             if name.lower().startswith("access-control-"):
                 del response.headers[name]  # API Gateway ignores the integration's CORS headers
+        if self.drop_cors_on_401 and isinstance(response, AuthorizerRefusal):
+            return
         origin = self._allowed_origin(cors, request.headers.get("Origin"))
         if origin is None:
             return
@@ -178,7 +193,12 @@ class ApiGateway:
                 claims = verifier.verify(request.headers.get(route.authorizer.header), route.scopes)
             except Unauthorized as err:
                 challenge = f'Bearer scope="" error="invalid_token" error_description="{err}"'
-                return _json(401, {"message": "Unauthorized"}, {"WWW-Authenticate": challenge})
+                return _json(
+                    401,
+                    {"message": "Unauthorized"},
+                    {"WWW-Authenticate": challenge},
+                    kind=AuthorizerRefusal,
+                )
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _json(413, {"message": "Request Entity Too Large"})
         target = self.routing.route(request.path)

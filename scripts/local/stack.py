@@ -98,6 +98,7 @@ class LocalStack:
         log: Log | None = None,
         startup_timeout: float = 60.0,
         service_env: Mapping[str, str] | None = None,
+        drop_cors_on_401: bool = False,
     ) -> None:
         self.ports = ports or Ports()
         self.root = root
@@ -107,6 +108,8 @@ class LocalStack:
         self.log = log or Log()
         self.startup_timeout = startup_timeout
         self.service_env = dict(service_env or {})  # added to (and overriding) each service's
+        # The gateway's authorizer answers 401 without CORS headers (docs/website.md).
+        self.drop_cors_on_401 = drop_cors_on_401
         self.host = self.ports.host
         self.site_port, self.api_port, self.emulator_port = _ports(self.ports)
         self._cancel = threading.Event()
@@ -333,7 +336,14 @@ class LocalStack:
         upstreams = {
             name: Upstream("127.0.0.1", running.port) for name, running in self.services.items()
         }
-        api_app = ApiGateway(description.api, description.routing, upstreams, verifiers, self.log)
+        api_app = ApiGateway(
+            description.api,
+            description.routing,
+            upstreams,
+            verifiers,
+            self.log,
+            drop_cors_on_401=self.drop_cors_on_401,
+        )
         headers = description.site_headers.for_site([self.api_url, self.emulator_url])
         site_app = Website(self.website_dir, self.config, headers)
         for port, app in ((self.api_port, api_app), (self.site_port, site_app)):

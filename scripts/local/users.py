@@ -2,17 +2,25 @@
 
 from __future__ import annotations
 
+import gzip
+import json
+import time
 import uuid
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Protocol
 
 import jwt
+import moto
 
 PASSWORD = "Local-Passw0rd!"  # noqa: S105 - emulator-only accounts
 
 
 class HasUserPool(Protocol):
     """What signing up needs from a running local stack."""
+
+    @property
+    def region(self) -> str: ...
 
     @property
     def user_pool_id(self) -> str: ...
@@ -65,3 +73,22 @@ def sign_up(
     return User(
         email, str(sub), tokens["IdToken"], tokens["AccessToken"], tokens.get("RefreshToken", "")
     )
+
+
+def emulator_signed(stack: HasUserPool, **claims: Any) -> str:
+    """An ID token signed with the emulator's own Cognito key: the claims a token of the stack's
+    pool and app client has (valid for 10 minutes), changed by `claims` (an `exp` in the past
+    makes an expired token the gateway and the services refuse)."""
+    key_file = Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-private.json.gz"
+    key = jwt.PyJWK.from_dict(json.loads(gzip.decompress(key_file.read_bytes()))).key
+    now = int(time.time())
+    payload = {
+        "iss": f"https://cognito-idp.{stack.region}.amazonaws.com/{stack.user_pool_id}",
+        "sub": str(uuid.uuid4()),
+        "aud": stack.user_pool_client_id,
+        "token_use": "id",
+        "iat": now,
+        "exp": now + 600,
+        **claims,
+    }
+    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "dummy"})

@@ -2,17 +2,10 @@
 
 from __future__ import annotations
 
-import gzip
-import json
 import os
-import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import jwt
-import moto
 import pytest
 
 from scripts.local import LocalStack, Log, Ports
@@ -40,20 +33,3 @@ def group_alive(pgid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
-
-
-def emulator_signed(stack: LocalStack, **claims: Any) -> str:
-    """A token signed with the emulator's own Cognito key (to make expired or foreign tokens)."""
-    key_file = Path(moto.__file__).parent / "cognitoidp" / "resources" / "jwks-private.json.gz"
-    key = jwt.PyJWK.from_dict(json.loads(gzip.decompress(key_file.read_bytes()))).key
-    now = int(time.time())
-    payload = {
-        "iss": f"https://cognito-idp.{stack.region}.amazonaws.com/{stack.user_pool_id}",
-        "sub": str(uuid.uuid4()),
-        "aud": stack.user_pool_client_id,
-        "token_use": "id",
-        "iat": now,
-        "exp": now + 600,
-        **claims,
-    }
-    return jwt.encode(payload, key, algorithm="RS256", headers={"kid": "dummy"})

@@ -10,8 +10,7 @@ import pytest
 import requests
 
 from scripts.local import LocalStack
-from scripts.local.users import User, sign_up
-from tests.local.conftest import emulator_signed
+from scripts.local.users import User, emulator_signed, sign_up
 
 
 @pytest.fixture(scope="module")

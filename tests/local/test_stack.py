@@ -166,3 +166,54 @@ def test_a_preflight_is_answered_only_when_no_route_takes_options(method: str, s
     response = Client(app).options("/todos", headers=headers)
     assert response.status_code == status
     response.close()
+
+
+# --- the option that drops CORS headers from the authorizer's 401 -------------------------------
+
+
+def cors_gateway(drop_cors_on_401: bool, upstream_port: int) -> Client:
+    authorizer = Authorizer("jwt", "https://issuer.invalid/pool", ("client",))
+    route = ApiRoute("ANY", "/todos", authorizer)
+    verifier = JwtVerifier("https://issuer.invalid/pool", ("client",), "http://127.0.0.1:9/unused")
+    cors = Cors(allow_origins=("http://site.test",), allow_methods=("GET",))
+    app = ApiGateway(
+        Api((route,), cors, "L"),
+        Routing((), Forward("main")),
+        {"main": Upstream("127.0.0.1", upstream_port)},
+        {"jwt": verifier},
+        Log(quiet=True),
+        drop_cors_on_401=drop_cors_on_401,
+    )
+    return Client(app)
+
+
+@pytest.mark.parametrize("drop", [False, True])
+def test_the_authorizers_401_drops_cors_headers_only_when_asked(drop: bool) -> None:
+    response = cors_gateway(drop, free_port()).get("/todos", headers={"Origin": "http://site.test"})
+    assert response.status_code == 401
+    assert response.headers["WWW-Authenticate"].startswith("Bearer")
+    allowed = response.headers.get("Access-Control-Allow-Origin")
+    assert allowed == (None if drop else "http://site.test")
+    response.close()
+
+
+def test_the_option_leaves_the_preflight_its_cors_headers() -> None:
+    gateway = cors_gateway(True, free_port())
+    preflight = gateway.options(
+        "/elsewhere",
+        headers={"Origin": "http://site.test", "Access-Control-Request-Method": "GET"},
+    )
+    assert preflight.headers["Access-Control-Allow-Origin"] == "http://site.test"
+    preflight.close()
+
+
+def test_make_up_takes_the_option_from_a_flag_or_the_environment(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from scripts.local.__main__ import parse_args
+
+    monkeypatch.delenv("TODO_DROP_CORS_ON_401", raising=False)
+    assert parse_args([]).drop_cors_on_401 is False  # off by default
+    assert parse_args(["--drop-cors-on-401"]).drop_cors_on_401 is True
+    monkeypatch.setenv("TODO_DROP_CORS_ON_401", "1")
+    assert parse_args([]).drop_cors_on_401 is True

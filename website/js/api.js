@@ -1,5 +1,6 @@
-// The to-do API: JSON over fetch with the id token as a bearer token. A 401 renews the tokens
-// and retries once; errors carry the API's {"error": {"code", "message"}}.
+// The to-do API: JSON over fetch with the id token as a bearer token. A 401, or a request the
+// browser reports as failed (a 401 without CORS headers looks like that), renews the tokens and
+// retries once; errors carry the API's {"error": {"code", "message"}}.
 
 import * as model from "./model.js";
 import { config } from "./settings.js";
@@ -16,7 +17,7 @@ export class ApiError extends Error {
 
 const FALLBACK = {
   400: "The request was not accepted.",
-  401: "Your session has ended. Please sign in again.",
+  401: "Your session has ended. Sign in again to continue where you left off.",
   403: "You are not allowed to do that.",
   404: "Not found. It may have been deleted, or it is not yours.",
   409: "That conflicts with a change made elsewhere. Reload and try again.",
@@ -52,21 +53,41 @@ async function parse(response) {
   }
 }
 
+// Renews the tokens once and sends the request again. Cognito refusing the renewal (a revoked or
+// expired refresh token) ends the session; not reaching Cognito either leaves the session alone,
+// and `unreachable` (the first failure) is what the person sees.
+async function renewAndResend(method, path, body, unreachable) {
+  try {
+    await session.refresh();
+  } catch (error) {
+    // A sign-out while renewing has ended the session already, with its own message.
+    if (error instanceof session.SessionEnded) throw new ApiError(401, "Unauthorized", FALLBACK[401]);
+    if (unreachable && error.type === "NetworkError") throw unreachable;
+    session.expire();
+    throw new ApiError(401, "Unauthorized", FALLBACK[401]);
+  }
+  return send(method, path, body, await session.idToken());
+}
+
 export async function request(method, path, body) {
-  let response = await send(method, path, body, await session.idToken());
-  if (response.status === 401) {
-    try {
-      await session.refresh();
-    } catch (error) {
-      // A sign-out while renewing has ended the session already, with its own message.
-      if (!(error instanceof session.SessionEnded)) session.expire();
-      throw new ApiError(401, "Unauthorized", FALLBACK[401]);
-    }
+  let response;
+  let renewed = false;
+  try {
     response = await send(method, path, body, await session.idToken());
-    if (response.status === 401) {
-      session.expire();
-      throw new ApiError(401, "Unauthorized", FALLBACK[401]);
-    }
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.code !== "NetworkError") throw error;
+    // API Gateway's JWT authorizer may answer 401 without CORS headers; the browser then shows
+    // the page a network error, not the 401 (docs/website.md). So a failed request is renewed
+    // and sent once more, as a 401 is.
+    response = await renewAndResend(method, path, body, error);
+    renewed = true;
+  }
+  if (response.status === 401 && !renewed) {
+    response = await renewAndResend(method, path, body, null);
+  }
+  if (response.status === 401) {
+    session.expire();
+    throw new ApiError(401, "Unauthorized", FALLBACK[401]);
   }
   const data = await parse(response);
   if (!response.ok) {

@@ -15,6 +15,9 @@ const SIGNED_OUT = ["signin", "signup", "confirm"];
 const VIEWS = [authView, listView, detailsView];
 
 let firstRender = true;
+// A session that expired: the same person signing back in returns where they were, to what they
+// had typed; anyone else starts afresh. { email, hash }
+let interrupted = null;
 
 function route() {
   const hash = location.hash.replace(/^#/, "") || "/";
@@ -42,6 +45,12 @@ function reveal(screen) {
 }
 
 async function render() {
+  if (interrupted && session.signedIn()) {
+    const back = interrupted;
+    interrupted = null;
+    if (session.email() === back.email) history.replaceState(null, "", back.hash || "#/");
+    else for (const view of VIEWS) view.reset();
+  }
   const target = route();
   const signedOutScreen = SIGNED_OUT.includes(target.screen);
   if (!session.signedIn() && !signedOutScreen) {
@@ -73,11 +82,14 @@ $("sign-out").addEventListener("click", async () => {
   await session.signOut();
 });
 
-// Whoever signs in next in this tab must see nothing of the previous person.
-session.onEnd((reason) => {
-  for (const view of VIEWS) view.reset();
+// Whoever signs in next in this tab must see nothing of the previous person. A session that
+// expired keeps what its person was typing (in memory, not on the page) for their return.
+session.onEnd((reason, who) => {
+  const expired = reason === "expired";
+  interrupted = expired ? { email: who, hash: location.hash } : null;
+  for (const view of VIEWS) view.reset({ keepDraft: expired });
   go("#/signin");
-  if (reason === "expired") fail("Your session has ended. Please sign in again.");
+  if (expired) fail("Your session has ended. Sign in again to continue where you left off.");
   else say("You are signed out.");
 });
 

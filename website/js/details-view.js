@@ -5,12 +5,15 @@ import * as api from "./api.js";
 import { metaParts } from "./list-view.js";
 import * as model from "./model.js";
 import { go } from "./nav.js";
-import { $, confirmDialog, el, fail, focus, formatSize, onSubmit, say } from "./ui.js";
+import { $, confirmDialog, el, fail, focus, formatSize, formDraft, onSubmit, restoreDraft, say } from "./ui.js";
 
 let shown = null; // the ID asked for: an answer for another one is dropped
 let todo = null; // the to-do on screen, once loaded; the forms act on it
 // Counts resets: an upload that ends after the person who started it has left shows nothing.
 let epoch = 0;
+// Unsaved edits of a to-do, kept off the page when a session expires, for the same person's
+// return to it: { id, fields }.
+let draft = null;
 
 export async function show(id) {
   shown = id;
@@ -24,6 +27,8 @@ export async function show(id) {
     if (shown !== id) return; // navigated away meanwhile
     todo = current;
     fill(current);
+    if (draft?.id === id) restoreDraft(draft.fields);
+    draft = null;
     renderFiles(files);
     $("details-body").hidden = false;
   } catch (error) {
@@ -34,8 +39,10 @@ export async function show(id) {
   }
 }
 
-// Nothing of the person who was signed in: no notes, no presigned download links.
-export function reset() {
+// Nothing of the person who was signed in stays on the page: no notes, no presigned download
+// links. With `keepDraft` (the session expired) unsaved edits are kept in memory for show().
+export function reset({ keepDraft = false } = {}) {
+  draft = keepDraft && todo ? { id: model.todoId(todo), fields: formDraft("details-form") } : null;
   epoch += 1;
   shown = null;
   todo = null;

@@ -2,7 +2,7 @@
 
 import * as api from "./api.js";
 import * as model from "./model.js";
-import { $, el, fail, focus, formatDate, isOverdue, onSubmit, say } from "./ui.js";
+import { $, el, fail, focus, formatDate, formDraft, isOverdue, onSubmit, restoreDraft, say } from "./ui.js";
 
 const SEARCH_DELAY_MS = 300;
 const PAGE_SIZE = 20;
@@ -10,14 +10,20 @@ const PAGE_SIZE = 20;
 // What is on screen; `generation` drops the answer of a load a newer one has replaced.
 const list = { items: [], cursor: null, search: "", generation: 0, loaded: false };
 let searchTimer = 0;
+// A half-typed to-do, kept off the page when a session expires, for the same person's return.
+let draft = null;
 
 export async function show() {
+  if (draft) restoreDraft(draft);
+  draft = null;
   await load({ reset: true });
 }
 
-// Nothing of the person who was signed in: not their search, a half-typed to-do, nor a page
-// still loading.
-export function reset() {
+// Nothing of the person who was signed in stays on the page: not their search, a half-typed
+// to-do, nor a page still loading. With `keepDraft` (the session expired) the half-typed to-do
+// is kept in memory, and show() puts it back.
+export function reset({ keepDraft = false } = {}) {
+  draft = keepDraft ? formDraft("create-form") : null;
   clearTimeout(searchTimer);
   list.generation += 1;
   Object.assign(list, { items: [], cursor: null, search: "", loaded: false });

@@ -47,8 +47,8 @@ function storage() {
   }
 }
 
-function notify(reason) {
-  for (const listener of listeners) listener(reason);
+function notify(reason, who) {
+  for (const listener of listeners) listener(reason, who);
 }
 
 function schedule() {
@@ -83,11 +83,12 @@ function end(reason) {
   inflight = null;
   clearTimeout(timer);
   const had = tokens !== null;
+  const who = tokens?.email || storage()?.getItem(EMAIL_KEY) || "";
   tokens = null;
   const store = storage();
   store?.removeItem(REFRESH_KEY);
   store?.removeItem(EMAIL_KEY);
-  if (had || reason === "expired") notify(reason);
+  if (had || reason === "expired") notify(reason, who);
 }
 
 export function onEnd(listener) {

@@ -152,3 +152,18 @@ export function onSubmit(id, prepare) {
     });
   });
 }
+
+// What a person has typed into a form's fields (not files), by field ID, to put back later.
+export function formDraft(id) {
+  const values = {};
+  for (const field of $(id).elements) {
+    if (field.id && field.type !== "file" && "value" in field && field.tagName !== "BUTTON") {
+      values[field.id] = field.value;
+    }
+  }
+  return values;
+}
+
+export function restoreDraft(values) {
+  for (const [id, value] of Object.entries(values)) $(id).value = value;
+}
