@@ -278,6 +278,11 @@ def _like(chunks: Chunks, value: str, *, ignore_case: bool = False) -> bool:
     return _regex(chunks, ignore_case).fullmatch(value) is not None
 
 
+def wildcard_match(pattern: str, value: str, *, ignore_case: bool = False) -> bool:
+    """IAM's wildcards: `*` matches any run of characters, `?` one; nothing else is special."""
+    return _like(((pattern, True),), value, ignore_case=ignore_case)
+
+
 def _plain(chunks: Chunks) -> str:
     return "".join(text for text, _ in chunks)
 
@@ -727,7 +732,7 @@ def _grant(statement: Statement, caller: _Caller) -> _Grant:
 
 
 def _applies(statement: Statement, request: Request, context: _Context) -> bool:
-    action = any(_like(((p, True),), request.action, ignore_case=True) for p in statement.actions)
+    action = any(wildcard_match(p, request.action, ignore_case=True) for p in statement.actions)
     if action == statement.not_action:
         return False
     if statement.resources is not None:
