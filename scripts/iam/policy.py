@@ -125,7 +125,7 @@ class Decision:
 
 
 _PRINCIPAL_ARN = re.compile(r"arn:(aws[a-z-]*):iam::(\d{12}):(role|user)/(?:[^/]+/)*([^/]+)")
-_ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9]+")
+_ACTION = re.compile(r"[a-z0-9-]+:[A-Za-z0-9_-]+")
 
 
 @dataclass(frozen=True)

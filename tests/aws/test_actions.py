@@ -23,6 +23,7 @@ from scripts.iam.actions import (
     expand,
     fill_arn,
 )
+from scripts.iam.policy import Request
 
 SAMPLE = {"Partition": "aws", "Region": "us-east-1", "Account": "123456789012"}
 
@@ -157,3 +158,9 @@ def test_condition_key_on_a_resource_type_the_action_does_not_touch() -> None:
         condition_key_applies("ec2:CreateRoute", "aws:ResourceTag/env", "vpc")
     with pytest.raises(UnknownResourceType, match=r"none \(Resource: \*\)"):
         condition_key_applies("ecr:GetAuthorizationToken", "aws:ResourceTag/env", "repository")
+
+
+def test_every_action_in_the_reference_makes_a_valid_request() -> None:
+    """The evaluator accepts every action name AWS uses (some contain '-')."""
+    for action in expand("*"):
+        assert Request(action, "*").action == action
