@@ -6,6 +6,7 @@ printed on these pages, with the outcome each page states:
 - evaluation logic and requests within a single account:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic.html
   https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+  https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
 - permissions boundaries:
   https://docs.aws.amazon.com/IAM/latest/UserGuide/access_policies_boundaries.html
 - the Principal element (account, role, role-session and `*` principals):

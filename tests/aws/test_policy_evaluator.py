@@ -1117,10 +1117,11 @@ def bucket_policy(principal: Any, effect: str = "Allow") -> dict[str, Any]:
 
 
 def test_resource_policy_naming_the_role_is_limited_by_the_boundary_only() -> None:
-    """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
     "IAM role - Resource-based policies that grant permissions to an IAM role ARN are limited by an
     implicit deny in a permissions boundary or session policy." For most resources "you only need an
     explicit allow for the principal in either an identity-based policy or a resource-based policy".
+    The permissions-boundaries page says the same (access_policies_boundaries.html).
     """
     names_role = bucket_policy({"AWS": ROLE})
     direct = decide("s3:GetObject", OBJECT, resource_policy=names_role)
@@ -1137,7 +1138,7 @@ def test_resource_policy_naming_the_role_is_limited_by_the_boundary_only() -> No
 
 
 def test_resource_policy_naming_the_role_session_is_not_limited_by_the_boundary() -> None:
-    """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-basics.html
+    """https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_evaluation-logic_policy-eval-denyallow.html
     "IAM role session - ... resource-based policies that grant permissions to an IAM role session
     ARN grant permissions directly to the assumed role session. Permissions granted directly to a
     session are not limited by an implicit deny in an identity-based policy, a permissions boundary,
