@@ -20,41 +20,15 @@ apply what AWS documents about the services to that order and name what would fa
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import Any
 
 from scripts.cfn.schemas import resource_schema
-from scripts.cfn.template import deployed
+from scripts.cfn.template import deployed, references
 
 RETAINED = {"Retain", "RetainExceptOnCreate", "Snapshot"}
-
-
-def references(value: Any) -> Iterator[str]:
-    """Names a value refers to: `Ref`, `Fn::GetAtt`, and `${X}` / `${X.Attr}` in `Fn::Sub`
-    (parameters and pseudo parameters included; callers keep the resources)."""
-    if isinstance(value, dict):
-        if "Ref" in value and isinstance(value["Ref"], str):
-            yield value["Ref"]
-        elif "Fn::GetAtt" in value:
-            att = value["Fn::GetAtt"]
-            yield str(att[0] if isinstance(att, list) else att.split(".")[0])
-        elif "Fn::Sub" in value:
-            arg = value["Fn::Sub"]
-            text = arg[0] if isinstance(arg, list) else arg
-            local = set(arg[1]) if isinstance(arg, list) else set()
-            for name in re.findall(r"\$\{([^}!.]+)(?:\.[^}]*)?\}", str(text)):
-                if name not in local:
-                    yield name
-            if isinstance(arg, list):
-                yield from references(arg[1])
-        else:
-            for v in value.values():
-                yield from references(v)
-    elif isinstance(value, list):
-        for v in value:
-            yield from references(v)
 
 
 def dependencies(resources: Mapping[str, Mapping[str, Any]]) -> dict[str, set[str]]:

@@ -19,7 +19,7 @@ of Conditions behind both:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -474,3 +474,29 @@ def _pick_branches(value: Any, truth: Mapping[str, bool]) -> Any:
     if isinstance(value, list):
         return [p for p in (_pick_branches(v, truth) for v in value) if p != NO_VALUE_REF]
     return value
+
+
+def references(value: Any) -> Iterator[str]:
+    """Names a value refers to: `Ref`, `Fn::GetAtt`, and `${X}` / `${X.Attr}` in `Fn::Sub`
+    (parameters and pseudo parameters included; callers keep the resources)."""
+    if isinstance(value, dict):
+        if "Ref" in value and isinstance(value["Ref"], str):
+            yield value["Ref"]
+        elif "Fn::GetAtt" in value:
+            att = value["Fn::GetAtt"]
+            yield str(att[0] if isinstance(att, list) else att.split(".")[0])
+        elif "Fn::Sub" in value:
+            arg = value["Fn::Sub"]
+            text = arg[0] if isinstance(arg, list) else arg
+            local = set(arg[1]) if isinstance(arg, list) else set()
+            for name in re.findall(r"\$\{([^}!.]+)(?:\.[^}]*)?\}", str(text)):
+                if name not in local:
+                    yield name
+            if isinstance(arg, list):
+                yield from references(arg[1])
+        else:
+            for v in value.values():
+                yield from references(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from references(v)

@@ -178,12 +178,20 @@ def _key_pattern(listed: str) -> re.Pattern[str]:
     return re.compile(".+".join(re.escape(part) for part in parts), re.IGNORECASE)
 
 
+def _resource_tag_keys(service: str, resource_type: str) -> tuple[str, ...]:
+    keys = _service(service)["resources"][resource_type]["condition_keys"]
+    return tuple(k for k in keys if k.split("/", 1)[0].lower().endswith(":resourcetag"))
+
+
 def condition_key_applies(action: str, key: str, resource_type: str | None = None) -> bool:
     """Whether a request for `action` (on `resource_type`, if given) can carry condition `key`.
 
     `key` is a concrete key ("aws:ResourceTag/env") or the reference's form
     ("aws:ResourceTag/${TagKey}"). Keys the reference lists for the action, on that resource type
-    or for the action as a whole, apply. So do AWS's global keys (aws:...), except aws:RequestTag/,
+    or for the action as a whole, apply; so do the resource-tag keys its "Resource types" table
+    lists for the resource type itself: tags are the resource's own, present whatever the action
+    (a KMS key's aws:ResourceTag/... for kms:PutKeyPolicy, whose own row lists none). So do AWS's
+    global keys (aws:...), except aws:RequestTag/,
     aws:ResourceTag/ and aws:TagKeys, which the reference lists per action because only some
     actions support them; whether a global key is present in a given request is for the global
     keys page to say (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html).
@@ -199,7 +207,11 @@ def condition_key_applies(action: str, key: str, resource_type: str | None = Non
                 f"{info.action} does not apply to resource type {resource_type!r} "
                 f"(it does to: {known})"
             )
-    listed = [*info.condition_keys, *(k for t in types for k in t.condition_keys)]
+    listed = [
+        *info.condition_keys,
+        *(k for t in types for k in t.condition_keys),
+        *(k for t in types for k in _resource_tag_keys(info.service, t.name)),
+    ]
     if any(_key_pattern(entry).fullmatch(key) for entry in listed):
         return True
     folded = key.casefold()

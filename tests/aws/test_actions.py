@@ -145,6 +145,9 @@ def test_unknown_resource_type_lists_the_known_ones() -> None:
         ("ecr:GetAuthorizationToken", "aws:ResourceTag/env", None, False),
         ("iam:PassRole", "iam:PassedToService", "role", True),
         ("s3:GetObject", "s3:ExistingObjectTag/team", "object", True),
+        # From the resource type's own row: every action on a KMS key can test its tags.
+        ("kms:PutKeyPolicy", "aws:ResourceTag/todo:environment", "key", True),
+        ("kms:PutKeyPolicy", "aws:RequestTag/todo:environment", "key", False),
     ],
 )
 def test_condition_key_applies(
