@@ -26,6 +26,7 @@ from awacs import ecr, ecs, elasticloadbalancing, iam, logs, s3, sts
 from awacs.aws import (
     Action,
     Allow,
+    ArnEquals,
     Condition,
     Policy,
     Principal,
@@ -39,12 +40,24 @@ from troposphere import s3 as s3_resources
 
 from generator.buckets import bucket_policy, expiry_rule, private_bucket, sse_s3
 from generator.ci_permissions import (
+    BOUNDARY_ADVISOR_NOTES,
+    EXECUTION_ADVISOR_NOTES,
+    REGISTRY_LOGIN,
     boundary_name,
     boundary_policy,
     execution_policies,
     stack_prefixes,
 )
-from generator.common import add_output, all_of, arn, assumed_by, checkov_skip, retain, sub
+from generator.common import (
+    add_output,
+    advisor_notes,
+    all_of,
+    arn,
+    assumed_by,
+    checkov_skip,
+    retain,
+    sub,
+)
 from generator.config import Settings
 from generator.core.compute import ECS_AMI
 from generator.naming import logical_id
@@ -198,6 +211,21 @@ def _stack_arns(settings: Settings) -> list[Sub]:
 # from any other branch cannot assume the deploy role, whatever the GitHub environment's own
 # protection rules say ("Configuring OpenID Connect in Amazon Web Services", GitHub Docs;
 # "Customizing the token claims").
+# parliament's ARN checks do not know two ARNs AWS documents (advisor_notes).
+CHANGE_SET_ADVISOR_NOTES = (
+    (
+        "parliament",
+        "INVALID_ARN",
+        "the SAM transform's ARN has 'aws' as its account "
+        "(arn:aws:cloudformation:<region>:aws:transform/Serverless-2016-10-31), as AWS documents",
+    ),
+    (
+        "parliament",
+        "RESOURCE_MISMATCH",
+        "a public SSM parameter's ARN has no account (arn:aws:ssm:<region>::parameter/aws/...), "
+        "as AWS documents for public parameters",
+    ),
+)
 DEPLOY_SUBJECT = (
     "repo:${GitHubRepository}:environment:${Environment}:ref:refs/heads/${DeployBranch}"
 )
@@ -277,7 +305,7 @@ def _change_set_statements(
             Effect=Allow,
             Action=[cfn.CreateChangeSet],
             Resource=stacks,
-            Condition=Condition(StringEquals("cloudformation:RoleArn", GetAtt(execution, "Arn"))),
+            Condition=Condition(ArnEquals("cloudformation:RoleArn", GetAtt(execution, "Arn"))),
         ),
         Statement(
             Sid="UseTheSamTransform",
@@ -423,29 +451,35 @@ def add_roles(
     artifacts: s3_resources.Bucket,
 ) -> Roles:
     boundary = t.add_resource(
-        checkov_skip(
-            iam_resources.ManagedPolicy(
-                "WorkloadPermissionsBoundary",
-                ManagedPolicyName=Sub(boundary_name(settings)),
-                Description=Sub(
-                    "The most any role of the ${Environment} core stack may do (its permissions "
-                    "boundary; the execution role cannot create a role without it)"
+        advisor_notes(
+            checkov_skip(
+                iam_resources.ManagedPolicy(
+                    "WorkloadPermissionsBoundary",
+                    ManagedPolicyName=Sub(boundary_name(settings)),
+                    Description=Sub(
+                        "The most any role of the ${Environment} core stack may do (its "
+                        "permissions boundary; the execution role cannot create a role without it)"
+                    ),
+                    PolicyDocument=boundary_policy(settings),
                 ),
-                PolicyDocument=boundary_policy(settings),
+                (
+                    "CKV_AWS_111",
+                    "A permissions boundary grants nothing by itself: it caps the SSM agent's AWS "
+                    "managed policy, whose writes AWS scopes to the calling instance",
+                ),
             ),
-            (
-                "CKV_AWS_111",
-                "A permissions boundary grants nothing by itself: it caps the SSM agent's AWS "
-                "managed policy, whose writes AWS scopes to the calling instance",
-            ),
+            *BOUNDARY_ADVISOR_NOTES,
         )
     )
     execution = [
         t.add_resource(
-            iam_resources.ManagedPolicy(
-                logical_id("cloud-formation-execution", part),
-                Description=Sub(f"CloudFormation applies the ${{Environment}} stacks: {part}"),
-                PolicyDocument=document,
+            advisor_notes(
+                iam_resources.ManagedPolicy(
+                    logical_id("cloud-formation-execution", part),
+                    Description=Sub(f"CloudFormation applies the ${{Environment}} stacks: {part}"),
+                    PolicyDocument=document,
+                ),
+                *EXECUTION_ADVISOR_NOTES.get(part, ()),
             )
         )
         for part, document in execution_policies(settings).items()
@@ -461,24 +495,37 @@ def add_roles(
         )
     )
     deploy = t.add_resource(
-        _github_role(
-            "GitHubDeployRole",
-            description="GitHub Actions deploys of ${Environment} (${GitHubRepository})",
-            provider_arn=provider_arn,
-            subject=DEPLOY_SUBJECT,
-            policy_name="deploy",
-            policy=deploy_policy(settings, execution_role, artifacts),
+        advisor_notes(
+            _github_role(
+                "GitHubDeployRole",
+                description="GitHub Actions deploys of ${Environment} (${GitHubRepository})",
+                provider_arn=provider_arn,
+                subject=DEPLOY_SUBJECT,
+                policy_name="deploy",
+                policy=deploy_policy(settings, execution_role, artifacts),
+            ),
+            ("cloudsplaining", "CredentialsExposure", REGISTRY_LOGIN),
+            (
+                "parliament",
+                "RESOURCE_STAR",
+                "status reads for make status and the rollout's diagnosis (services, tasks, "
+                "target health): configuration, never data",
+            ),
+            *CHANGE_SET_ADVISOR_NOTES,
         )
     )
     preview = t.add_resource(
-        _github_role(
-            "GitHubPreviewRole",
-            description="Pull-request change-set previews (${GitHubRepository})",
-            provider_arn=provider_arn,
-            subject=PREVIEW_SUBJECT,
-            policy_name="preview",
-            policy=preview_policy(settings, execution_role, artifacts),
-            Condition=IS_DEV,
+        advisor_notes(
+            _github_role(
+                "GitHubPreviewRole",
+                description="Pull-request change-set previews (${GitHubRepository})",
+                provider_arn=provider_arn,
+                subject=PREVIEW_SUBJECT,
+                policy_name="preview",
+                policy=preview_policy(settings, execution_role, artifacts),
+                Condition=IS_DEV,
+            ),
+            *CHANGE_SET_ADVISOR_NOTES,
         )
     )
     return Roles(

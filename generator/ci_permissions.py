@@ -34,6 +34,8 @@ from dataclasses import dataclass
 from awacs.aws import (
     Action,
     Allow,
+    ArnEquals,
+    ArnNotEquals,
     Condition,
     ConditionElement,
     Deny,
@@ -507,7 +509,7 @@ def _iam(settings: Settings) -> list[Statement]:
             Effect=Allow,
             Action=_actions("iam", BOUNDED_ROLE_ACTIONS),
             Resource=[roles],
-            Condition=Condition(StringEquals("iam:PermissionsBoundary", boundary)),
+            Condition=Condition(ArnEquals("iam:PermissionsBoundary", boundary)),
         ),
         Statement(
             Sid="ManageRolesOfTheCoreStack",
@@ -541,14 +543,14 @@ def _iam(settings: Settings) -> list[Statement]:
             Effect=Deny,
             Action=_actions("iam", ("CreateRole", "PutRolePermissionsBoundary")),
             Resource=["*"],
-            Condition=Condition(StringNotEquals("iam:PermissionsBoundary", boundary)),
+            Condition=Condition(ArnNotEquals("iam:PermissionsBoundary", boundary)),
         ),
         Statement(
             Sid="NeverAttachOtherManagedPolicies",
             Effect=Deny,
             Action=[Action("iam", "AttachRolePolicy")],
             Resource=["*"],
-            Condition=Condition(StringNotEquals("iam:PolicyARN", managed)),
+            Condition=Condition(ArnNotEquals("iam:PolicyARN", managed)),
         ),
         Statement(
             Sid="NeverEditPolicies",
@@ -603,6 +605,46 @@ def _never_retag(settings: Settings) -> Statement:
     )
 
 
+# Why each IAM advisor finding on the execution role's policies stands (advisor_notes).
+REGISTRY_LOGIN = (
+    "ECR's registry login (ecr:GetAuthorizationToken) has no resource-level permission; the "
+    "token lets the caller do only what its repository permissions allow"
+)
+EXECUTION_ADVISOR_NOTES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "by-name": (
+        ("cloudsplaining", "CredentialsExposure", REGISTRY_LOGIN + " (part of ecr:*)"),
+        (
+            "cloudsplaining",
+            "ServiceWildcard",
+            "every action of the service, on the resources named after this environment's "
+            "stacks only: the Resource element confines it, which cloudsplaining does not read",
+        ),
+        (
+            "parliament",
+            "RESOURCE_MISMATCH",
+            "service:* includes actions whose resource types are not these ARNs; IAM does not "
+            "match them here, which is intended",
+        ),
+    ),
+    "by-tag": (
+        (
+            "parliament",
+            "RESOURCE_STAR",
+            "these services' ARNs hold opaque IDs: the aws:ResourceTag/<project>:environment "
+            "condition confines the changes, and creation only reaches untagged resources",
+        ),
+    ),
+    "unconfined": (
+        (
+            "parliament",
+            "RESOURCE_STAR",
+            "configuration reads, and the calls no tag or name can confine "
+            "(docs/aws-semantics.md, 'Shared account: what stays open')",
+        ),
+    ),
+}
+
+
 def execution_policies(settings: Settings) -> dict[str, Policy]:
     """What CloudFormation may do while it applies the project's stacks of one environment.
 
@@ -643,6 +685,24 @@ def execution_policies(settings: Settings) -> dict[str, Policy]:
             ]
         ),
     }
+
+
+BOUNDARY_ADVISOR_NOTES: tuple[tuple[str, str, str], ...] = (
+    ("cloudsplaining", "CredentialsExposure", REGISTRY_LOGIN),
+    (
+        "cloudsplaining",
+        "InfrastructureModification",
+        "the SSM agent's calls about the instance it runs on, as AmazonSSMManagedInstanceCore "
+        "grants them; a permissions boundary grants nothing by itself",
+    ),
+    (
+        "parliament",
+        "RESOURCE_STAR",
+        "calls without resource-level permissions (registry login, the ECS agent's endpoint "
+        "discovery, Session Manager channels, the SSM agent) and the data key, confined by its "
+        "tag and kms:ViaService; a boundary caps, the roles' own policies name resources",
+    ),
+)
 
 
 def boundary_policy(settings: Settings) -> Policy:
@@ -757,7 +817,17 @@ def boundary_policy(settings: Settings) -> Policy:
                             "OpenDataChannel",
                         ),
                     ),
-                    Action("ec2messages", "*"),
+                    *_actions(
+                        "ec2messages",
+                        (
+                            "AcknowledgeMessage",
+                            "DeleteMessage",
+                            "FailMessage",
+                            "GetEndpoint",
+                            "GetMessages",
+                            "SendReply",
+                        ),
+                    ),
                 ],
                 Resource=["*"],
             ),

@@ -41,12 +41,31 @@ def retain(resource: R) -> R:
     return resource
 
 
+def _add_metadata(resource: R, key: str, value: Any) -> R:
+    metadata = dict(getattr(resource, "Metadata", None) or {})
+    metadata[key] = value
+    resource.Metadata = metadata
+    return resource
+
+
 def checkov_skip(resource: R, *skips: tuple[str, str]) -> R:
     """Record reviewed checkov exceptions, (check, reason), in the resource's own Metadata."""
-    resource.Metadata = {
-        "checkov": {"skip": [{"id": check, "comment": reason} for check, reason in skips]}
-    }
-    return resource
+    return _add_metadata(
+        resource,
+        "checkov",
+        {"skip": [{"id": check, "comment": reason} for check, reason in skips]},
+    )
+
+
+def advisor_notes(resource: R, *notes: tuple[str, str, str]) -> R:
+    """Record why a finding of an IAM advisor on this resource's policy stands, as
+    (tool, issue, reason): parliament's and cloudsplaining's findings are advisory, and each
+    one that stays is explained here (tests/aws/test_advisors_on_templates.py)."""
+    return _add_metadata(
+        resource,
+        "iam-advisors",
+        [{"tool": tool, "issue": issue, "reason": reason} for tool, issue, reason in notes],
+    )
 
 
 def arn(resource_path: str) -> Sub:

@@ -20,7 +20,7 @@ from awacs.aws import (
 from troposphere import Equals, GetAtt, If, NoValue, Parameter, Ref, Sub, Template
 from troposphere.iam import InstanceProfile, Policy, Role
 
-from generator.common import arn, assumed_by
+from generator.common import advisor_notes, arn, assumed_by
 from generator.config import Access, Settings
 from generator.core.data import Data
 from generator.core.encryption import Encryption
@@ -146,47 +146,58 @@ def add_iam(
     logs_: Logs,
 ) -> Iam:
     execution_role = t.add_resource(
-        Role(
-            "TaskExecutionRole",
-            # ECS names the account it acts for: only this account's tasks (no confused deputy).
-            AssumeRolePolicyDocument=assumed_by("ecs-tasks.amazonaws.com", this_account_only=True),
-            PermissionsBoundary=environment.boundary,
-            Policies=[
-                Policy(
-                    PolicyName="pull-images-and-write-logs",
-                    PolicyDocument=PolicyDocument(
-                        Version="2012-10-17",
-                        Statement=[
-                            Statement(
-                                Sid="RegistryLogin",  # account-wide by design of ECR
-                                Effect=Allow,
-                                Action=[ecr.GetAuthorizationToken],
-                                Resource=["*"],
-                            ),
-                            Statement(
-                                Sid="PullServiceImages",
-                                Effect=Allow,
-                                Action=[
-                                    ecr.BatchCheckLayerAvailability,
-                                    ecr.BatchGetImage,
-                                    ecr.GetDownloadUrlForLayer,
-                                ],
-                                Resource=[
-                                    GetAtt(repo, "Arn") for repo in registry.repositories.values()
-                                ],
-                            ),
-                            Statement(
-                                Sid="WriteServiceLogs",
-                                Effect=Allow,
-                                Action=[logs.CreateLogStream, logs.PutLogEvents],
-                                Resource=[
-                                    GetAtt(group, "Arn") for group in logs_.services.values()
-                                ],
-                            ),
-                        ],
-                    ),
-                )
-            ],
+        advisor_notes(
+            Role(
+                "TaskExecutionRole",
+                # ECS names the account it acts for: only this account's tasks (no confused deputy).
+                AssumeRolePolicyDocument=assumed_by(
+                    "ecs-tasks.amazonaws.com", this_account_only=True
+                ),
+                PermissionsBoundary=environment.boundary,
+                Policies=[
+                    Policy(
+                        PolicyName="pull-images-and-write-logs",
+                        PolicyDocument=PolicyDocument(
+                            Version="2012-10-17",
+                            Statement=[
+                                Statement(
+                                    Sid="RegistryLogin",  # account-wide by design of ECR
+                                    Effect=Allow,
+                                    Action=[ecr.GetAuthorizationToken],
+                                    Resource=["*"],
+                                ),
+                                Statement(
+                                    Sid="PullServiceImages",
+                                    Effect=Allow,
+                                    Action=[
+                                        ecr.BatchCheckLayerAvailability,
+                                        ecr.BatchGetImage,
+                                        ecr.GetDownloadUrlForLayer,
+                                    ],
+                                    Resource=[
+                                        GetAtt(repo, "Arn")
+                                        for repo in registry.repositories.values()
+                                    ],
+                                ),
+                                Statement(
+                                    Sid="WriteServiceLogs",
+                                    Effect=Allow,
+                                    Action=[logs.CreateLogStream, logs.PutLogEvents],
+                                    Resource=[
+                                        GetAtt(group, "Arn") for group in logs_.services.values()
+                                    ],
+                                ),
+                            ],
+                        ),
+                    )
+                ],
+            ),
+            (
+                "cloudsplaining",
+                "CredentialsExposure",
+                "ECR's registry login (ecr:GetAuthorizationToken) has no resource-level "
+                "permission; the token pulls only the repositories the role may pull",
+            ),
         )
     )
 
