@@ -12,7 +12,7 @@ from botocore.exceptions import ClientError
 
 from scripts.cfn.template import UnsupportedTemplate, parse_template
 from scripts.deploy.aws import Client, error_message
-from scripts.deploy.errors import ConfigError, MissingOutput
+from scripts.deploy.errors import ConfigError, DeployFailed, MissingOutput
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "config"
@@ -98,6 +98,28 @@ def stack_outputs(cfn: Client, name: str) -> dict[str, str]:
 def outputs_of(stack: Mapping[str, Any]) -> dict[str, str]:
     """A DescribeStacks entry's Outputs as {OutputKey: OutputValue}."""
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs") or []}
+
+
+def parameters_of(stack: Mapping[str, Any]) -> dict[str, str]:
+    """A DescribeStacks entry's Parameters as {ParameterKey: ParameterValue}."""
+    return {p["ParameterKey"]: p.get("ParameterValue", "") for p in stack.get("Parameters") or []}
+
+
+def previous_values_except(stack: Mapping[str, Any], key: str, value: str) -> list[dict[str, Any]]:
+    """Parameters for an update of the live stack that changes only `key` to `value`: every other
+    parameter keeps its current value (UsePreviousValue)."""
+    keys = sorted(parameters_of(stack))
+    if key not in keys:
+        raise DeployFailed(
+            f"stack {stack['StackName']} has no parameter {key}: was it created from "
+            "templates/core.yaml?"
+        )
+    return [
+        {"ParameterKey": k, "ParameterValue": value}
+        if k == key
+        else {"ParameterKey": k, "UsePreviousValue": True}
+        for k in keys
+    ]
 
 
 def describe_stack(cfn: Client, name: str) -> dict[str, Any] | None:

@@ -31,7 +31,14 @@ from scripts.deploy.errors import (
     RolloutFailed,
 )
 from scripts.deploy.events import render_outputs
-from scripts.deploy.params import ROOT, describe_stack, outputs_of, stack_name
+from scripts.deploy.params import (
+    ROOT,
+    describe_stack,
+    outputs_of,
+    parameters_of,
+    previous_values_except,
+    stack_name,
+)
 from scripts.deploy.stacks import Context, approve, create_plan, execute
 
 SERVICES = ("main", "files")
@@ -273,22 +280,6 @@ def expected_task_definition(cfn: Client, core: str, service: str) -> str:
     return physical_id
 
 
-def image_tag_parameters(stack: dict[str, Any], key: str, tag: str) -> list[dict[str, Any]]:
-    """Only `key` changes; every other parameter keeps its current value."""
-    keys = [p["ParameterKey"] for p in stack.get("Parameters") or []]
-    if key not in keys:
-        raise DeployFailed(
-            f"stack {stack['StackName']} has no parameter {key}: was it created from "
-            "templates/core.yaml?"
-        )
-    return [
-        {"ParameterKey": k, "ParameterValue": tag}
-        if k == key
-        else {"ParameterKey": k, "UsePreviousValue": True}
-        for k in sorted(keys)
-    ]
-
-
 def rollout_resources(service: str) -> frozenset[str]:
     """What a new image tag changes: the task definition (replaced), the service that runs it,
     and the scalable target whose bounds depend on the tag (`bootstrap` or not)."""
@@ -351,14 +342,13 @@ def run_deploy_service(
     )
 
     key = naming.image_tag_parameter(service)
-    current = {p["ParameterKey"]: p.get("ParameterValue") for p in stack.get("Parameters") or []}
-    if current.get(key) == image_tag:
+    if parameters_of(stack).get(key) == image_tag:
         raise NoChanges(f"stack {core}: {key} is already {image_tag}; nothing to roll out")
     plan = create_plan(
         ctx,
         core,
         TemplateSource(use_previous=True),
-        image_tag_parameters(stack, key, image_tag),
+        previous_values_except(stack, key, image_tag),
         "UPDATE",
         f"{service} service image {image_tag}",
     )
