@@ -81,11 +81,11 @@ bench: $(VENV)/.installed ## Print the benchmark figures (generation time, servi
 	$(PY) -m scripts.bench
 
 .PHONY: changeset
-changeset: $(VENV)/.installed ## Preview a stack change: STACK=core|website ENV=dev|prod
+changeset: $(VENV)/.installed ## Preview a stack change: STACK=core|website ENV=dev|prod; refuses a direct LaunchType switch
 	$(PY) -m scripts.deploy changeset --stack $(STACK) --env $(ENV)
 
 .PHONY: deploy
-deploy: $(VENV)/.installed ## Apply a stack through a change set: STACK=… ENV=… [AUTO_APPROVE=1] [ALLOW_DATA_LOSS=1]
+deploy: $(VENV)/.installed ## Apply a stack through a change set: STACK=… ENV=… [AUTO_APPROVE=1] [ALLOW_DATA_LOSS=1]; refuses a direct LaunchType switch
 	$(PY) -m scripts.deploy deploy --stack $(STACK) --env $(ENV) \
 	  $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve) $(if $(filter 1,$(ALLOW_DATA_LOSS)),--allow-data-loss)
 

@@ -23,9 +23,9 @@ from scripts.deploy.stacks import Context, git_commit, run_changeset, run_deploy
 from scripts.deploy.status import run_status
 
 EXIT_CODES = """exit codes: 0 done or nothing to change; 1 deployment or rollout failed; 2 bad input
-(config, missing output, missing artifact bucket, AWS credentials); 3 data loss refused;
-4 approval required or declined; 5 dirty tree or invalid image tag; 6 docker missing;
-130 interrupted (Ctrl-C: what AWS already started goes on)."""
+(config, missing output, missing artifact bucket, AWS credentials, a LaunchType switch while the
+services exist); 3 data loss refused; 4 approval required or declined; 5 dirty tree or invalid
+image tag; 6 docker missing; 130 interrupted (Ctrl-C: what AWS already started goes on)."""
 
 
 def _overrides(pairs: Sequence[str]) -> dict[str, str]:
@@ -59,9 +59,16 @@ def build_parser() -> argparse.ArgumentParser:
             " unset: CloudFormation uses the caller's credentials)",
         )
 
+    launch_type = (
+        "; refuses a LaunchType switch on a live stack while ServicesEnabled is true "
+        "(the message gives the three-step switch)"
+    )
     for verb, help_text in (
-        ("changeset", "Create a change set and print what it would change"),
-        ("deploy", "Create a change set, confirm it, execute it and stream the events"),
+        ("changeset", "Create a change set and print what it would change" + launch_type),
+        (
+            "deploy",
+            "Create a change set, confirm it, execute it and stream the events" + launch_type,
+        ),
     ):
         sub = add(verb, help_text)
         sub.add_argument("--stack", required=True, choices=STACKS)

@@ -35,6 +35,11 @@ class ConfigError(DeployError):
     exit_code = 2
 
 
+class LaunchTypeSwitchRefused(ConfigError):
+    """A live core stack would switch LaunchType while its ECS services exist: CloudFormation
+    cannot carry that out in one update; the message gives the three-step procedure."""
+
+
 class MissingOutput(ConfigError):
     """A `${core.Key}` reference names an output the core stack does not have."""
 

@@ -28,7 +28,13 @@ from scripts.deploy.changeset import (
     prepare_template,
     render_changes,
 )
-from scripts.deploy.errors import ApprovalDeclined, ApprovalRequired, DeployFailed, Interrupted
+from scripts.deploy.errors import (
+    ApprovalDeclined,
+    ApprovalRequired,
+    DeployFailed,
+    Interrupted,
+    LaunchTypeSwitchRefused,
+)
 from scripts.deploy.events import EventStream, WaitResult, render_outputs, wait_for_stack
 from scripts.deploy.image import head_commit
 from scripts.deploy.params import (
@@ -38,6 +44,7 @@ from scripts.deploy.params import (
     build_parameters,
     describe_stack,
     load_config,
+    parameters_of,
     resolve_values,
     stack_name,
     stack_outputs,
@@ -116,9 +123,12 @@ def plan_stack(ctx: Context, stack: str, overrides: Mapping[str, str] | None = N
         if change_type == "UPDATE"
         else set()
     )
-    parameters = build_parameters(
-        declared, values, existing, f"{ctx.config_dir / (ctx.env + '.json')} [{stack}]"
-    )
+    config_file = ctx.config_dir / f"{ctx.env}.json"
+    parameters = build_parameters(declared, values, existing, f"{config_file} [{stack}]")
+    if change_type == "UPDATE":
+        guard_launch_type_switch(
+            name, parameters_of(current or {}), values, declared, _shown(config_file), ctx.env
+        )
     s3 = ctx.clients("s3") if ctx.artifact_bucket else None
     template = prepare_template(body, name, s3, ctx.artifact_bucket, ctx.clients.region)
     ctx.console.print(
@@ -126,6 +136,71 @@ def plan_stack(ctx: Context, stack: str, overrides: Mapping[str, str] | None = N
         + (f" via {template.url}" if template.url else "")
     )
     return create_plan(ctx, name, template, parameters, change_type, f"{stack} stack")
+
+
+def _shown(path: Path) -> str:
+    """A path as the operator would type it: relative to the repository when inside it."""
+    try:
+        return str(path.resolve().relative_to(ROOT))
+    except ValueError:
+        return str(path)
+
+
+LAUNCH_TYPE = "LaunchType"
+SERVICES_ENABLED = "ServicesEnabled"
+
+
+def guard_launch_type_switch(
+    stack: str,
+    live: Mapping[str, str],
+    values: Mapping[str, str],
+    declared: Mapping[str, Mapping[str, Any]],
+    config_file: str,
+    env: str,
+) -> None:
+    """Refuse a LaunchType switch on a live stack while its ECS services exist.
+
+    CloudFormation cannot carry it out in one update, in either direction:
+    - the services depend on the cluster's capacity-provider association, so the association is
+      updated first, and a capacity provider cannot leave a cluster while a service's strategy
+      still names it (ECS answers ResourceInUseException; AWS: "Deleting an Amazon ECS capacity
+      provider", https://docs.aws.amazon.com/AmazonECS/latest/developerguide/delete-capacity-provider-console-v2.html);
+    - a target group's TargetType (instance for EC2, ip for Fargate) is create-only
+      (AWS::ElasticLoadBalancingV2::TargetGroup, "Update requires: Replacement"), so the
+      listener rules move to new, empty target groups before the services follow.
+    With ServicesEnabled "false" on both sides no service is in the way (tests/aws/test_lifecycle.py
+    checks both the failing switch and the three steps against the template).
+
+    `live` holds the stack's current parameter values, `values` those this deploy sets (an unset
+    parameter keeps its live value).
+    """
+    old, new = live.get(LAUNCH_TYPE), values.get(LAUNCH_TYPE)
+    if old is None or new is None or old == new:
+        return
+    # A stack from before ServicesEnabled existed runs its services.
+    live_enabled = live.get(SERVICES_ENABLED, "true")
+    default = str((declared.get(SERVICES_ENABLED) or {}).get("Default", "true"))
+    new_enabled = values.get(SERVICES_ENABLED, live.get(SERVICES_ENABLED, default))
+    if live_enabled == "false" and new_enabled == "false":
+        return
+    deploy = f"make deploy STACK=core ENV={env}"
+    done = " (done: the stack already has it)" if live_enabled == "false" else ""
+    raise LaunchTypeSwitchRefused(
+        f"stack {stack} runs LaunchType {old}; this deploy would switch it to {new} while its "
+        f"ECS services exist (ServicesEnabled is {live_enabled!r} on the stack, {new_enabled!r} "
+        "in this deploy). CloudFormation cannot do that in one update: it changes the cluster's "
+        "capacity providers before the services, and ECS refuses to remove a provider a service "
+        "still uses (ResourceInUseException); and a target group's TargetType cannot change in "
+        "place, so the listener rules would move to new, empty target groups before the "
+        "services do. No change set was created. Switch in three deploys; the API answers 503 "
+        "from the load balancer from step 1 until step 3 has finished:\n"
+        f'  1. in {config_file}, under "core", set "{SERVICES_ENABLED}": "false" and keep '
+        f'"{LAUNCH_TYPE}": "{old}"; {deploy} (both services and their scaling go){done}\n'
+        f'  2. set "{LAUNCH_TYPE}": "{new}" (ServicesEnabled stays "false"); {deploy} '
+        "(capacity, target groups and task definitions change with no service in the way)\n"
+        f'  3. set "{SERVICES_ENABLED}": "true"; {deploy} (the services start on {new})\n'
+        'See docs/deploy.md, "Switching LaunchType".'
+    )
 
 
 def create_plan(
