@@ -98,6 +98,13 @@ deploy-service: $(VENV)/.installed ## Build, push and roll out one service: SERV
 publish-website: $(VENV)/.installed ## Upload website/ with config.js from the core stack and invalidate CloudFront: ENV=…
 	$(PY) -m scripts.deploy publish-website --env $(ENV)
 
+.PHONY: destroy
+destroy: $(VENV)/.installed ## Delete ENV's website and core stacks, listing what is retained: ENV=… [YES=1] [DISABLE_DELETION_PROTECTION=1]
+	@# No default environment for a delete: ENV must be named on the command line or in the environment.
+	@if [[ "$(origin ENV)" == file ]]; then echo "make destroy: name the environment, e.g. make destroy ENV=dev" >&2; exit 2; fi
+	$(PY) -m scripts.deploy destroy --env $(ENV) \
+	  $(if $(filter 1,$(YES)),--yes) $(if $(filter 1,$(DISABLE_DELETION_PROTECTION)),--disable-deletion-protection)
+
 .PHONY: status
 status: $(VENV)/.installed ## Stacks, services running/desired and target health: ENV=…
 	$(PY) -m scripts.deploy status --env $(ENV)

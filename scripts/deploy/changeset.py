@@ -109,9 +109,10 @@ def is_no_changes(reason: str) -> bool:
     return any(marker in reason for marker in _NO_CHANGES)
 
 
-def change_set_name(now: datetime, commit: str | None) -> str:
-    """`deploy-20260101T120000Z-abc1234`: sortable, traceable, valid ([a-zA-Z][-a-zA-Z0-9]*)."""
-    name = f"deploy-{now.strftime('%Y%m%dT%H%M%SZ')}"
+def change_set_name(now: datetime, commit: str | None, verb: str = "deploy") -> str:
+    """`deploy-20260101T120000Z-abc1234`: sortable, traceable, valid ([a-zA-Z][-a-zA-Z0-9]*),
+    also as a ClientRequestToken (`destroy-...` for a DeleteStack)."""
+    name = f"{verb}-{now.strftime('%Y%m%dT%H%M%SZ')}"
     if commit:
         name += "-" + re.sub(r"[^a-zA-Z0-9]", "", commit)[:12]
     return name

@@ -16,15 +16,17 @@ from rich.console import Console
 from scripts.deploy import logs as logs_verb
 from scripts.deploy import website
 from scripts.deploy.aws import AwsClients
+from scripts.deploy.destroy import run_destroy
 from scripts.deploy.errors import ConfigError, DeployError, Interrupted, NoChanges
 from scripts.deploy.params import CONFIG_DIR, ENVS, STACKS, TEMPLATES_DIR, stack_name, stack_outputs
 from scripts.deploy.rollout import SERVICES, ServiceRef, run_deploy_service
 from scripts.deploy.stacks import Context, git_commit, run_changeset, run_deploy
 from scripts.deploy.status import run_status
 
-EXIT_CODES = """exit codes: 0 done or nothing to change; 1 deployment or rollout failed; 2 bad input
-(config, missing output, missing artifact bucket, AWS credentials, a LaunchType switch while the
-services exist); 3 data loss refused; 4 approval required or declined; 5 dirty tree or invalid
+EXIT_CODES = """exit codes: 0 done or nothing to change; 1 deployment, rollout or delete failed;
+2 bad input (config, missing output, missing artifact bucket, AWS credentials, a LaunchType
+switch while the services exist); 3 data loss refused, or a load balancer's deletion protection
+without --disable-deletion-protection; 4 approval required or declined; 5 dirty tree or invalid
 image tag; 6 docker missing; 130 interrupted (Ctrl-C: what AWS already started goes on)."""
 
 
@@ -55,7 +57,8 @@ def build_parser() -> argparse.ArgumentParser:
         sub.add_argument(
             "--role-arn",
             default=os.environ.get("DEPLOY_CFN_ROLE_ARN") or None,
-            help="CloudFormation execution role for the change set (default: $DEPLOY_CFN_ROLE_ARN;"
+            help="CloudFormation execution role for change sets and deletes (default: "
+            "$DEPLOY_CFN_ROLE_ARN;"
             " unset: CloudFormation uses the caller's credentials)",
         )
 
@@ -106,6 +109,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="roll out an image already in ECR (e.g. an earlier commit) instead of building HEAD",
     )
     sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
+
+    sub = add(
+        "destroy",
+        "Delete the environment's website and core stacks (not its CI stack), after listing "
+        "what each leaves behind (DeletionPolicy Retain) and what it deletes",
+    )
+    sub.add_argument(
+        "--yes", action="store_true", help="do not ask (required when input is not a terminal)"
+    )
+    sub.add_argument(
+        "--disable-deletion-protection",
+        action="store_true",
+        help="turn the load balancer's deletion protection off through a change set "
+        "(LoadBalancerDeletionProtection=false) before deleting; without it a protected stack "
+        "is refused",
+    )
+    add_role(sub)
 
     add("publish-website", "Upload website/ with config.js and invalidate CloudFront")
     add("status", "Show stacks, services and target health")
@@ -158,6 +178,12 @@ def run(args: argparse.Namespace, clients: AwsClients, console: Console) -> None
             auto_approve=args.auto_approve,
             image_tag=args.image_tag,
             timeout_seconds=args.timeout,
+        )
+    elif args.verb == "destroy":
+        run_destroy(
+            _context(args, clients, console),
+            yes=args.yes,
+            disable_deletion_protection=args.disable_deletion_protection,
         )
     elif args.verb == "publish-website":
         cfn = clients("cloudformation")

@@ -54,8 +54,15 @@ class DataLossRefused(DeployError):
     exit_code = 3
 
 
+class DeletionProtected(DeployError):
+    """`destroy` of a stack whose load balancer has deletion protection, without
+    --disable-deletion-protection."""
+
+    exit_code = 3
+
+
 class ApprovalRequired(DeployError):
-    """Not on a terminal and no --auto-approve: nobody can confirm the change set."""
+    """Not on a terminal and no --auto-approve (--yes for destroy): nobody can confirm."""
 
     exit_code = 4
 

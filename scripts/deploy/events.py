@@ -203,9 +203,11 @@ def wait_for_stack(
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
     change_set: str | None = None,
+    success: frozenset[str] = SUCCESS,
 ) -> WaitResult:
     """Print events until the stack leaves *_IN_PROGRESS; raise DeployFailed with the first
-    failure's reason unless it ends in one of SUCCESS (CREATE, UPDATE or IMPORT_COMPLETE)."""
+    failure's reason unless it ends in one of `success` (by default CREATE, UPDATE or
+    IMPORT_COMPLETE; DELETE_COMPLETE for a stack delete)."""
     label = f"stack {stream.stack}" + (f" (change set {change_set})" if change_set else "")
     start = clock()
     all_new: list[dict[str, Any]] = []
@@ -232,7 +234,7 @@ def wait_for_stack(
             )
         sleep(poll_seconds)
     elapsed = clock() - start
-    if status in SUCCESS:
+    if status in success:
         console.print(f"[green]{stream.stack}: {status}[/green] in {elapsed:.0f} s")
         return WaitResult(status, stack)
     reason = (

@@ -13,7 +13,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 from rich.console import Console
-from rich.prompt import Confirm
+from rich.prompt import Confirm, Prompt
 
 from scripts.deploy.aws import AwsClients, error_message
 from scripts.deploy.changeset import (
@@ -35,7 +35,13 @@ from scripts.deploy.errors import (
     Interrupted,
     LaunchTypeSwitchRefused,
 )
-from scripts.deploy.events import EventStream, WaitResult, render_outputs, wait_for_stack
+from scripts.deploy.events import (
+    SUCCESS,
+    EventStream,
+    WaitResult,
+    render_outputs,
+    wait_for_stack,
+)
 from scripts.deploy.image import head_commit
 from scripts.deploy.params import (
     CONFIG_DIR,
@@ -61,6 +67,10 @@ def _ask(question: str) -> bool:
     return Confirm.ask(question, default=False)
 
 
+def _type_in(question: str) -> str:
+    return Prompt.ask(question, default="", show_default=False)
+
+
 def git_commit(repo: Path = ROOT) -> str | None:
     """The checked-out commit, for change-set names and descriptions (None outside git)."""
     try:
@@ -84,12 +94,13 @@ class Context:
     now: Callable[[], datetime] = _utcnow
     is_tty: Callable[[], bool] = field(default=lambda: sys.stdin.isatty())
     ask: Callable[[str], bool] = _ask
+    type_in: Callable[[str], str] = _type_in  # a typed answer (destroy: the environment's name)
     poll_seconds: float = 5.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
 
-    def change_set_name(self) -> str:
-        return change_set_name(self.now(), self.commit)
+    def change_set_name(self, verb: str = "deploy") -> str:
+        return change_set_name(self.now(), self.commit, verb)
 
     def description(self, what: str) -> str:
         return f"{what} from commit {self.commit or 'unknown'}"
@@ -247,32 +258,62 @@ def approve(ctx: Context, change_set: ChangeSet, auto_approve: bool) -> None:
         )
 
 
-def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
+def watch_operation(
+    ctx: Context,
+    stack: str,
+    stack_id: str,
+    start: Callable[[], object],
+    *,
+    refused: str,
+    started: str,
+    change_set: str | None = None,
+    success: frozenset[str] = SUCCESS,
+) -> WaitResult:
+    """Start a stack operation with `start()` and stream its events until it ends.
+
+    The events that exist before it are not shown. A refused call raises DeployFailed with
+    `refused` and AWS's message; `started` is printed once the call is accepted.
+    """
     cfn = ctx.clients("cloudformation")
-    stream = EventStream(cfn, change_set.stack, stack_id=change_set.stack_id)
+    stream = EventStream(cfn, stack, stack_id=stack_id)
     stream.mark_seen()
     try:
+        start()
+    except ClientError as exc:
+        raise DeployFailed(f"stack {stack}: {refused}: {error_message(exc)}") from exc
+    ctx.console.print(started)
+    return wait_for_stack(
+        cfn,
+        stream,
+        ctx.console,
+        poll_seconds=ctx.poll_seconds,
+        sleep=ctx.sleep,
+        clock=ctx.clock,
+        change_set=change_set,
+        success=success,
+    )
+
+
+def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
+    cfn = ctx.clients("cloudformation")
+
+    def start() -> object:
         # A retried ExecuteChangeSet (lost answer) with the same token is not a second
         # execution, which CloudFormation would refuse ("... EXECUTE_IN_PROGRESS").
-        cfn.execute_change_set(
+        return cfn.execute_change_set(
             StackName=change_set.stack,
             ChangeSetName=change_set.id,
             ClientRequestToken=change_set.name,
         )
-    except ClientError as exc:
-        raise DeployFailed(
-            f"stack {change_set.stack}: change set {change_set.name} could not be executed: "
-            f"{error_message(exc)}"
-        ) from exc
-    ctx.console.print(f"Executing change set {change_set.name} on {change_set.stack} ...")
+
     try:
-        return wait_for_stack(
-            cfn,
-            stream,
-            ctx.console,
-            poll_seconds=ctx.poll_seconds,
-            sleep=ctx.sleep,
-            clock=ctx.clock,
+        return watch_operation(
+            ctx,
+            change_set.stack,
+            change_set.stack_id,
+            start,
+            refused=f"change set {change_set.name} could not be executed",
+            started=f"Executing change set {change_set.name} on {change_set.stack} ...",
             change_set=change_set.name,
         )
     except KeyboardInterrupt:

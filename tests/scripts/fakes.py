@@ -162,6 +162,33 @@ def change_set_page(
     return page
 
 
+def expect_change_set(
+    stub: Stubber,
+    stack_name: str,
+    name: str,
+    changes: list[dict[str, Any]],
+    **expected: Any,
+) -> None:
+    """CreateChangeSet with what every change set sends plus `expected` (ChangeSetType,
+    Parameters, the template...), then the one-page change set read by the waiter and again by
+    the paginator."""
+    stub.add_response(
+        "create_change_set",
+        {"Id": change_set_id(name), "StackId": stack_id(stack_name)},
+        {
+            "StackName": stack_name,
+            "ChangeSetName": name,
+            "ClientToken": name,
+            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
+            "IncludeNestedStacks": True,
+            **expected,
+        },
+    )
+    page = change_set_page(stack_name, name, changes)
+    stub.add_response("describe_change_set", page)  # the waiter
+    stub.add_response("describe_change_set", page)  # the paginator
+
+
 def event(
     stack_name: str,
     logical_id: str,
@@ -187,6 +214,23 @@ def event(
     if reason:
         result["ResourceStatusReason"] = reason
     return result
+
+
+def resource_summary(
+    logical_id: str,
+    resource_type: str,
+    physical_id: str,
+    status: str = "CREATE_COMPLETE",
+) -> dict[str, Any]:
+    """One entry of ListStackResources' StackResourceSummaries."""
+    return {
+        "LogicalResourceId": logical_id,
+        "PhysicalResourceId": physical_id,
+        "ResourceType": resource_type,
+        "LastUpdatedTimestamp": T0,
+        "ResourceStatus": status,
+        "DriftInformation": {"StackResourceDriftStatus": "NOT_CHECKED"},
+    }
 
 
 def newest_first(*events: dict[str, Any]) -> list[dict[str, Any]]:
@@ -221,7 +265,9 @@ def context(
     env: str = "dev",
     tty: bool = False,
     answer: bool = False,
+    typed: str = "",
     artifact_bucket: str | None = None,
+    role_arn: str | None = None,
 ) -> tuple[Context, io.StringIO, FakeTime]:
     out, buffer = console()
     fake = FakeTime()
@@ -236,6 +282,8 @@ def context(
         now=lambda: T0,
         is_tty=lambda: tty,
         ask=lambda _question: answer,
+        type_in=lambda _question: typed,
+        role_arn=role_arn,
         poll_seconds=5.0,
         sleep=fake.sleep,
         clock=fake.clock,

@@ -62,27 +62,17 @@ def plan_core(describe: dict[str, Any] | None, change_type: str) -> list[dict[st
         sent.append(params["Parameters"])
 
     cfn.meta.events.register("provide-client-params.cloudformation.CreateChangeSet", capture)
-    cfn_stub.add_response(
-        "create_change_set",
-        {"Id": fakes.change_set_id(NAME), "StackId": fakes.stack_id(CORE)},
-        {
-            "StackName": CORE,
-            "ChangeSetName": NAME,
-            "ClientToken": NAME,
-            "ChangeSetType": change_type,
-            "Parameters": ANY,
-            "Capabilities": ANY,
-            "IncludeNestedStacks": True,
-            "Description": ANY,
-            "Tags": ANY,
-            "TemplateURL": ANY,
-        },
+    fakes.expect_change_set(
+        cfn_stub,
+        CORE,
+        NAME,
+        [fakes.change("Add", "MainService", "AWS::ECS::Service")],
+        ChangeSetType=change_type,
+        Parameters=ANY,
+        Description=ANY,
+        Tags=ANY,
+        TemplateURL=ANY,
     )
-    page = fakes.change_set_page(
-        CORE, NAME, [fakes.change("Add", "MainService", "AWS::ECS::Service")]
-    )
-    cfn_stub.add_response("describe_change_set", page)  # the waiter
-    cfn_stub.add_response("describe_change_set", page)  # the paginator
     ctx, _, _ = fakes.context(
         AwsClients(cloudformation=cfn, s3=s3),
         config_dir=CONFIG_DIR,

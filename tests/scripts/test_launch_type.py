@@ -66,27 +66,17 @@ def live(stub: Stubber, parameters: dict[str, str]) -> None:
 
 
 def expect_change_set(stub: Stubber, change_type: str) -> None:
-    stub.add_response(
-        "create_change_set",
-        {"Id": fakes.change_set_id(NAME), "StackId": fakes.stack_id(CORE)},
-        {
-            "StackName": CORE,
-            "ChangeSetName": NAME,
-            "ClientToken": NAME,
-            "ChangeSetType": change_type,
-            "Parameters": ANY,
-            "Capabilities": ANY,
-            "IncludeNestedStacks": True,
-            "Description": ANY,
-            "Tags": ANY,
-            "TemplateBody": TEMPLATE,
-        },
+    fakes.expect_change_set(
+        stub,
+        CORE,
+        NAME,
+        [fakes.change("Modify", "Cluster", "AWS::ECS::Cluster")],
+        ChangeSetType=change_type,
+        Parameters=ANY,
+        Description=ANY,
+        Tags=ANY,
+        TemplateBody=TEMPLATE,
     )
-    page = fakes.change_set_page(
-        CORE, NAME, [fakes.change("Modify", "Cluster", "AWS::ECS::Cluster")]
-    )
-    stub.add_response("describe_change_set", page)
-    stub.add_response("describe_change_set", page)
 
 
 def refused(

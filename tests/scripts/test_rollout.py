@@ -114,27 +114,6 @@ def stub_stack_update(
         {"StackName": CORE},
     )
     cs_id = fakes.change_set_id(NAME)
-    cfn_stub.add_response(
-        "create_change_set",
-        {"Id": cs_id, "StackId": fakes.stack_id(CORE)},
-        {
-            "StackName": CORE,
-            "ChangeSetName": NAME,
-            "ClientToken": NAME,
-            "ChangeSetType": "UPDATE",
-            "UsePreviousTemplate": True,
-            "Parameters": [
-                {"ParameterKey": "FilesServiceImageTag", "UsePreviousValue": True},
-                {"ParameterKey": "LaunchType", "UsePreviousValue": True},
-                {"ParameterKey": "MainServiceImageTag", "ParameterValue": NEW_TAG},
-                {"ParameterKey": "WebsiteOrigin", "UsePreviousValue": True},
-            ],
-            "Capabilities": ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"],
-            "IncludeNestedStacks": True,
-            "Description": f"main service image {NEW_TAG} from commit abc1234def5678",
-            "Tags": stack_tags("dev"),
-        },
-    )
     changes = [
         fakes.change(
             "Modify",
@@ -153,9 +132,22 @@ def stub_stack_update(
         ),
         *extra,
     ]
-    page = fakes.change_set_page(CORE, NAME, changes)
-    cfn_stub.add_response("describe_change_set", page)
-    cfn_stub.add_response("describe_change_set", page)
+    fakes.expect_change_set(
+        cfn_stub,
+        CORE,
+        NAME,
+        changes,
+        ChangeSetType="UPDATE",
+        UsePreviousTemplate=True,
+        Parameters=[
+            {"ParameterKey": "FilesServiceImageTag", "UsePreviousValue": True},
+            {"ParameterKey": "LaunchType", "UsePreviousValue": True},
+            {"ParameterKey": "MainServiceImageTag", "ParameterValue": NEW_TAG},
+            {"ParameterKey": "WebsiteOrigin", "UsePreviousValue": True},
+        ],
+        Description=f"main service image {NEW_TAG} from commit abc1234def5678",
+        Tags=stack_tags("dev"),
+    )
     stack_type = "AWS::CloudFormation::Stack"
     before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -3600)
     cfn_stub.add_response("describe_stack_events", {"StackEvents": [before]})
