@@ -14,7 +14,17 @@ from awacs.aws import (
     StringEquals,
 )
 from awacs.sts import AssumeRole
-from troposphere import AWSObject, BaseAWSObject, Export, Output, Ref, Sub, Template
+from troposphere import (
+    AWSObject,
+    BaseAWSObject,
+    Equals,
+    Export,
+    Output,
+    Parameter,
+    Ref,
+    Sub,
+    Template,
+)
 
 R = TypeVar("R", bound=AWSObject)
 
@@ -114,3 +124,21 @@ def all_of(*elements: ConditionElement) -> Condition:
                 raise ValueError(f"condition key {key} given twice")
             keys[key] = value
     return Condition([kind(keys) for kind, keys in merged.items()])
+
+
+def add_switch(
+    t: Template, title: str, *, default: bool, description: str, condition: str | None = None
+) -> Parameter:
+    """A "true"/"false" parameter; with `condition`, the condition that it is "true"."""
+    parameter = t.add_parameter(
+        Parameter(
+            title,
+            Type="String",
+            Default="true" if default else "false",
+            AllowedValues=["true", "false"],
+            Description=description,
+        )
+    )
+    if condition:
+        t.add_condition(condition, Equals(Ref(parameter), "true"))
+    return parameter

@@ -17,10 +17,10 @@ from awacs.aws import (
     Statement,
     StringEquals,
 )
-from troposphere import Equals, GetAtt, If, NoValue, Parameter, Ref, Sub, Template
+from troposphere import GetAtt, If, NoValue, Ref, Sub, Template
 from troposphere.iam import InstanceProfile, Policy, Role
 
-from generator.common import advisor_notes, arn, assumed_by
+from generator.common import add_switch, advisor_notes, arn, assumed_by
 from generator.config import Access, Settings
 from generator.core.data import Data
 from generator.core.encryption import Encryption
@@ -122,17 +122,14 @@ def _add_exec_switch(t: Template) -> str:
     shell in the container. With exec on, the containers therefore run with a writable root; with
     it off (prod's default), they keep the read-only root and the task roles lose the channels.
     """
-    exec_param = t.add_parameter(
-        Parameter(
-            "EnableExec",
-            Type="String",
-            Default="false",
-            AllowedValues=["true", "false"],
-            Description="ECS Exec into the service containers (root shells; the containers' "
-            "root filesystem is then writable, as ECS Exec requires)",
-        )
+    add_switch(
+        t,
+        "EnableExec",
+        default=False,
+        description="ECS Exec into the service containers (root shells; the containers' "
+        "root filesystem is then writable, as ECS Exec requires)",
+        condition=EXEC_ENABLED,
     )
-    t.add_condition(EXEC_ENABLED, Equals(Ref(exec_param), "true"))
     return EXEC_ENABLED
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from troposphere import GetAtt, If, Parameter, Ref, Template
+from troposphere import GetAtt, If, Ref, Template
 from troposphere.elasticloadbalancingv2 import (
     Action,
     Condition,
@@ -21,7 +21,7 @@ from troposphere.elasticloadbalancingv2 import (
     TargetGroupAttribute,
 )
 
-from generator.common import add_output, checkov_skip
+from generator.common import add_output, add_switch, checkov_skip
 from generator.config import Settings
 from generator.core.compute import Compute
 from generator.core.data import Data
@@ -51,15 +51,12 @@ def add_loadbalancer(
     data: Data,
     compute: Compute,
 ) -> LoadBalancing:
-    deletion_protection = t.add_parameter(
-        Parameter(
-            "LoadBalancerDeletionProtection",
-            Type="String",
-            Default="true",
-            AllowedValues=["true", "false"],
-            Description="Refuse to delete the internal ALB; `make destroy "
-            "DISABLE_DELETION_PROTECTION=1` sets false through a change set before deleting",
-        )
+    deletion_protection = add_switch(
+        t,
+        "LoadBalancerDeletionProtection",
+        default=True,
+        description="Refuse to delete the internal ALB; `make destroy "
+        "DISABLE_DELETION_PROTECTION=1` sets false through a change set before deleting",
     )
     load_balancer = t.add_resource(
         LoadBalancer(

@@ -26,7 +26,7 @@ from troposphere.ecs import (
     Volume,
 )
 
-from generator.common import add_output
+from generator.common import add_output, add_switch
 from generator.config import ServiceSpec, Settings
 from generator.core.auth import Auth
 from generator.core.compute import Compute
@@ -181,17 +181,14 @@ def add_services(
             Description="LOG_LEVEL of both services",
         )
     )
-    enabled = t.add_parameter(
-        Parameter(
-            "ServicesEnabled",
-            Type="String",
-            Default="true",
-            AllowedValues=["true", "false"],
-            Description="false removes both ECS services and their scaling (a maintenance step, "
-            "for example the first of the three steps that switch LaunchType; docs/deploy.md)",
-        )
+    add_switch(
+        t,
+        "ServicesEnabled",
+        default=True,
+        description="false removes both ECS services and their scaling (a maintenance step, "
+        "for example the first of the three steps that switch LaunchType; docs/deploy.md)",
+        condition=SERVICES_ENABLED,
     )
-    t.add_condition(SERVICES_ENABLED, Equals(Ref(enabled), "true"))
     wiring = _Wiring(
         network=network,
         security=security,
