@@ -77,8 +77,13 @@ up: $(VENV)/.installed ## Run the whole app locally on an embedded AWS emulator 
 	$(PY) -m scripts.local
 
 .PHONY: bench
-bench: $(VENV)/.installed ## Print the benchmark figures (generation time, service throughput)
+bench: $(VENV)/.installed ## Print the benchmark figures (generation time, service CPU and throughput)
 	$(PY) -m scripts.bench
+
+.PHONY: bench-docs
+bench-docs: $(VENV)/.installed ## Run the services benchmark and write its figures into docs/services.md
+	$(PY) -m scripts.bench.services --json docs/bench/services.json
+	$(PY) -m scripts.bench.docs
 
 .PHONY: changeset
 changeset: $(VENV)/.installed ## Preview a stack change: STACK=core|website ENV=dev|prod; refuses a direct LaunchType switch

@@ -13,7 +13,7 @@ import sys
 BENCHMARKS: dict[str, str] = {
     "generate": "rendering the CloudFormation templates (python -m generator)",
     "cdk": "what the AWS CDK needs to synthesize the core architecture (optional, .venv-cdk)",
-    "services": "service throughput and AWS calls on the local emulator (list, create at 1 and 16)",
+    "services": "service CPU per request, throughput and AWS calls on the local emulator",
 }
 
 
