@@ -176,20 +176,32 @@ def create(subject: Subject) -> Operation:
     return call
 
 
+def health(subject: Subject) -> Operation:
+    """No token, no AWS call: what gunicorn, Flask and the request log line cost by themselves."""
+
+    def call(session: requests.Session, _: int) -> tuple[int, Counter[str]]:
+        response = session.get(f"{subject.main}/health", timeout=60)
+        _checked(response, "health")
+        return 0, _calls(response)
+
+    return call
+
+
 def scenarios(count: int) -> list[Scenario]:
     """Listing is bound by the emulator (about 0.1 s of its CPU per page of 100), so its rows
     run fewer operations than creating."""
-    lists = max(count // 10, 10)
+    lists = max(count // 5, 10)
     return [
         Scenario(f"list {LIST_ALL} todos", 1, lists * 2 // 3, list_all),
         Scenario("list, first page of 20", 1, lists, list_first_page),
         Scenario("list, first page of 20", 16, lists * 2, list_first_page),
         Scenario("create", 1, count, create, cleanup=True),
         Scenario("create", 16, count, create, cleanup=True),
+        Scenario("health (no token, no AWS call)", 1, count, health),
     ]
 
 
-def _run(subject: Subject, scenario: Scenario) -> Sample:
+def run_scenario(subject: Subject, scenario: Scenario) -> Sample:
     operation = scenario.build(subject)
     sessions = [requests.Session() for _ in range(scenario.concurrency)]
 
@@ -282,7 +294,7 @@ def _seed(main: str, user: User, count: int) -> None:
         list(pool.map(one, range(count)))
 
 
-def _start(label: str, root: Path, seed: int, exits: ExitStack) -> Subject:
+def start_subject(label: str, root: Path, seed: int, exits: ExitStack) -> Subject:
     stack = exits.enter_context(
         LocalStack(
             Ports(site=0, api=0, emulator=0),
@@ -387,7 +399,7 @@ def table(results: list[Figures], title: str, page_size: int) -> Table:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m scripts.bench.services", description=__doc__)
     parser.add_argument(
-        "--requests", type=int, default=300, help="creates per run (lists run a tenth)"
+        "--requests", type=int, default=300, help="creates per run (lists run a fifth)"
     )
     parser.add_argument(
         "--seed", type=int, default=SEED_TODOS, help="todos the user has before the runs"
@@ -416,7 +428,7 @@ def main(argv: list[str] | None = None) -> int:
         subjects = []
         for label, root in roots.items():
             started = time.perf_counter()
-            subjects.append(_start(label, root, args.seed, exits))
+            subjects.append(start_subject(label, root, args.seed, exits))
             console.print(
                 f"{label}: {root} started and seeded with {args.seed} todos in "
                 f"{time.perf_counter() - started:.1f} s (largest page "
@@ -428,7 +440,9 @@ def main(argv: list[str] | None = None) -> int:
                 # Alternate which subject goes first, so neither always follows the same work.
                 order = subjects if (repeat + index) % 2 == 0 else subjects[::-1]
                 for subject in order:
-                    samples.setdefault((subject.label, index), []).append(_run(subject, scenario))
+                    samples.setdefault((subject.label, index), []).append(
+                        run_scenario(subject, scenario)
+                    )
             console.print(f"run {repeat + 1} of {args.repeats} done", style="dim")
         memory = [row for subject in subjects for row in memory_rows(subject)]
     results = {
