@@ -486,6 +486,17 @@ def _unconfined(settings: Settings) -> list[Statement]:
         *_by_region(settings, "ReadConfiguration", lambda s: s.reads, scopes),
         *_by_region(settings, "CallsWithoutResourceScope", lambda s: s.unscoped, scopes),
     ]
+    # An interface endpoint with private DNS: EC2 associates the VPC with the endpoint's private
+    # hosted zone, which AWS owns, as the caller. The Service Authorization Reference lists this
+    # as a dependent action of ec2:CreateVpcEndpoint; the provider schema does not.
+    statements.append(
+        Statement(
+            Sid="AssociateInterfaceEndpointsPrivateDns",
+            Effect=Allow,
+            Action=[Action("route53", "AssociateVPCWithHostedZone")],
+            Resource=["*"],
+        )
+    )
     for scope in TAG_SCOPED:
         if scope.untaggable:
             statements += _by_region(
@@ -640,6 +651,13 @@ EXECUTION_ADVISOR_NOTES: dict[str, tuple[tuple[str, str, str], ...]] = {
             "RESOURCE_STAR",
             "configuration reads, and the calls no tag or name can confine "
             "(docs/aws-semantics.md, 'Shared account: what stays open')",
+        ),
+        (
+            "cloudsplaining",
+            "InfrastructureModification",
+            "route53:AssociateVPCWithHostedZone, which EC2 makes as the caller when it turns on "
+            "an interface endpoint's private DNS; the hosted zone is AWS's, named by no ARN "
+            "the stacks know",
         ),
     ),
 }

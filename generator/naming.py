@@ -35,6 +35,11 @@ def scalable_target_id(service: str) -> str:
     return logical_id(service, "scalable-target")
 
 
+# The image-tag default on the first creation: the stack creates the ECR repositories, so no image
+# can exist yet. While a service's tag is this value, the service runs no task and cannot scale.
+BOOTSTRAP_TAG = "bootstrap"
+
+
 def image_tag_parameter(service: str) -> str:
     return logical_id(service, "service-image-tag")
 

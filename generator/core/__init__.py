@@ -15,6 +15,7 @@ from generator.core.auth import add_auth
 from generator.core.compute import add_compute
 from generator.core.data import add_data
 from generator.core.encryption import add_encryption
+from generator.core.endpoints import add_endpoints
 from generator.core.environment import add_environment
 from generator.core.iam import add_iam
 from generator.core.loadbalancer import add_loadbalancer
@@ -37,11 +38,12 @@ def build(settings: Settings) -> Template:
     network = add_network(t, settings, environment, encryption)
     security = add_security(t, settings, network)
     data = add_data(t, settings, encryption)
-    auth = add_auth(t, settings)
+    auth = add_auth(t, settings, network)
     registry = add_registry(t, settings, encryption)
     logs = add_logs(t, settings, encryption)
     iam = add_iam(t, settings, environment, encryption, data, registry, logs)
     compute = add_compute(t, settings, environment, network, security, iam)
+    add_endpoints(t, settings, network, security, data, registry, logs, iam, compute)
     lb = add_loadbalancer(t, settings, network, security, data, compute)
     services = add_services(
         t, settings, network, security, data, auth, registry, logs, iam, compute, lb

@@ -1,10 +1,35 @@
-"""Auth layer: the Cognito user pool (email sign-in) and the website's app client."""
+"""Auth layer: the Cognito user pool (email sign-in), the website's app client, and the pool's
+signing keys for services that cannot fetch them.
+
+The services verify each JWT against the pool's JWKS, which Cognito serves only on its public
+endpoint (`https://cognito-idp.<region>.amazonaws.com/<pool>/.well-known/jwks.json`). User pools
+gained PrivateLink in late 2025, but not for pools with a domain, and no AWS page says the JWKS is
+served through it. So with `Egress=None` the deploy tooling fetches the keys when it deploys
+(`UserPoolJwks`), and the services read them from a `data:` URL in their `COGNITO_JWKS_URL`
+(RFC 2397, which their URL reader opens like any other): no fetch, no route out. Cognito does not
+rotate a pool's signing keys on a schedule; should they change, tokens signed by the new key are
+refused (401) until the next `make deploy` refreshes the parameter, and `make changeset` says so
+when the live keys differ (docs/deploy.md, "Private egress").
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from troposphere import Equals, If, NoValue, Parameter, Ref, Sub, Template
+from troposphere import (
+    And,
+    Base64,
+    Equals,
+    If,
+    Join,
+    Not,
+    NoValue,
+    Or,
+    Parameter,
+    Ref,
+    Sub,
+    Template,
+)
 from troposphere.cognito import (
     AccountRecoverySetting,
     AdminCreateUserConfig,
@@ -20,17 +45,63 @@ from troposphere.cognito import (
 
 from generator.common import add_output, retain
 from generator.config import Settings
+from generator.core.network import Network
+from generator.naming import BOOTSTRAP_TAG, image_tag_parameter
 
 MFA_ENABLED = "MfaEnabled"
+HAS_JWKS = "HasUserPoolJwks"
+# A CloudFormation parameter value holds at most 4,096 bytes; a pool's JWKS (two RSA keys) is
+# about 900.
+MAX_JWKS_CHARS = 4096
 
 
 @dataclass(frozen=True)
 class Auth:
     user_pool: UserPool
     client: UserPoolClient
+    # The pool's JWKS as a data: URL for COGNITO_JWKS_URL, under the condition `has_jwks`
+    # (otherwise the services fetch the keys from Cognito).
+    jwks_url: Join
+    has_jwks: str
 
 
-def add_auth(t: Template, settings: Settings) -> Auth:
+def _add_jwks(t: Template, settings: Settings, network: Network) -> Parameter:
+    jwks = t.add_parameter(
+        Parameter(
+            "UserPoolJwks",
+            Type="String",
+            Default="",
+            MaxLength=MAX_JWKS_CHARS,
+            AllowedPattern=r"^$|^\{.*\}$",
+            ConstraintDescription="empty, or the user pool's JWKS document (JSON)",
+            Description="The user pool's signing keys (its JWKS) as the deploy tooling read them; "
+            "set, the services verify tokens with these and never fetch them (Egress=None needs "
+            "it: no route to Cognito's public endpoint). Filled by make deploy.",
+        )
+    )
+    t.add_condition(HAS_JWKS, Not(Equals(Ref(jwks), "")))
+    # A private stack whose services run must have the keys: refuse the change set otherwise
+    # (a stack whose services are all still bootstrapping has no pool to read them from yet).
+    running = Or(
+        *(Not(Equals(Ref(image_tag_parameter(s.name)), BOOTSTRAP_TAG)) for s in settings.services)
+    )
+    t.add_rule(
+        "PrivateEgressNeedsTheUserPoolKeys",
+        {
+            "RuleCondition": And(Equals(Ref(network.egress), "None"), running),
+            "Assertions": [
+                {
+                    "Assert": Not(Equals(Ref(jwks), "")),
+                    "AssertDescription": "Egress=None with running services needs UserPoolJwks "
+                    "(make deploy fills it from the user pool)",
+                }
+            ],
+        },
+    )
+    return jwks
+
+
+def add_auth(t: Template, settings: Settings, network: Network) -> Auth:
     mfa = t.add_parameter(
         Parameter(
             "MfaConfiguration",
@@ -99,4 +170,10 @@ def add_auth(t: Template, settings: Settings) -> Auth:
     )
     add_output(t, "UserPoolId", Ref(user_pool), "Cognito user pool of the app's users")
     add_output(t, "UserPoolClientId", Ref(client), "App client the website signs in with")
-    return Auth(user_pool=user_pool, client=client)
+    jwks = _add_jwks(t, settings, network)
+    return Auth(
+        user_pool=user_pool,
+        client=client,
+        jwks_url=Join("", ["data:application/json;base64,", Base64(Ref(jwks))]),
+        has_jwks=HAS_JWKS,
+    )

@@ -1,4 +1,14 @@
-"""Network layer: a VPC over three AZs, public/private subnets, NAT, NACLs, endpoints, flow logs."""
+"""Network layer: a VPC over three AZs, public/private subnets, egress, NACLs, flow logs.
+
+The `Egress` parameter picks how the private subnets reach AWS's APIs:
+
+- `NatPerAz`: a NAT gateway per AZ (an AZ outage leaves the others their way out);
+- `SingleNat`: one NAT gateway for all three AZs (cheaper; its AZ's outage cuts the others off);
+- `None`: no route to the internet at all. Interface endpoints (generator/core/endpoints.py) then
+  serve every AWS API the tasks, the container instances and their agents call. The private
+  profile, not the cheap one: a dozen endpoints in three AZs cost more than three NAT gateways
+  (`make cost`).
+"""
 
 from __future__ import annotations
 
@@ -8,10 +18,12 @@ from awacs import logs
 from awacs.aws import Allow, PolicyDocument, Statement
 from troposphere import (
     Cidr,
+    Condition,
     Equals,
     GetAtt,
     GetAZs,
     If,
+    Not,
     Parameter,
     Ref,
     Select,
@@ -33,7 +45,6 @@ from troposphere.ec2 import (
     Subnet,
     SubnetNetworkAclAssociation,
     SubnetRouteTableAssociation,
-    VPCEndpoint,
     VPCGatewayAttachment,
 )
 from troposphere.iam import Policy, Role
@@ -45,6 +56,9 @@ from generator.core.encryption import Encryption
 from generator.core.environment import Environment
 
 NAT_PER_AZ = "NatGatewayPerAz"
+HAS_NAT = "HasNatGateway"
+PRIVATE_EGRESS = "PrivateEgressOnly"
+EGRESS_PROFILES = ("NatPerAz", "SingleNat", "None")
 ANYWHERE = "0.0.0.0/0"
 TCP = "6"
 
@@ -56,6 +70,8 @@ class Network:
     public_subnets: tuple[Subnet, ...]
     private_subnets: tuple[Subnet, ...]
     private_route_tables: tuple[RouteTable, ...]
+    egress: Parameter
+    private_egress: str  # condition: Egress=None, no way to the internet from the private subnets
 
 
 def add_network(
@@ -80,16 +96,20 @@ def add_network(
             ),
         )
     )
-    nat_mode = t.add_parameter(
+    egress = t.add_parameter(
         Parameter(
-            "NatGateways",
+            "Egress",
             Type="String",
-            Default="PerAz",
-            AllowedValues=["PerAz", "Single"],
-            Description="One NAT gateway per AZ (survives an AZ outage) or a single one (cheaper)",
+            Default="None",
+            AllowedValues=list(EGRESS_PROFILES),
+            Description="How the private subnets reach AWS APIs: NatPerAz (a NAT gateway per AZ, "
+            "survives an AZ outage), SingleNat (one, cheaper) or None (no internet route: "
+            "interface endpoints only; private, and dearer than NAT)",
         )
     )
-    t.add_condition(NAT_PER_AZ, Equals(Ref(nat_mode), "PerAz"))
+    t.add_condition(NAT_PER_AZ, Equals(Ref(egress), "NatPerAz"))
+    t.add_condition(PRIVATE_EGRESS, Equals(Ref(egress), "None"))
+    t.add_condition(HAS_NAT, Not(Condition(PRIVATE_EGRESS)))
 
     vpc = t.add_resource(
         VPC(
@@ -141,20 +161,21 @@ def add_network(
         _route_through(t, public, public_rt)
         public_subnets.append(public)
 
-        # The first AZ always has a NAT gateway; the others only in PerAz mode.
-        condition = None if i == 0 else NAT_PER_AZ
-        eip = EIP(f"NatGateway{az}Eip", Domain="vpc", DependsOn=attachment.title)
-        nat = NatGateway(
-            f"NatGateway{az}",
-            AllocationId=GetAtt(eip, "AllocationId"),
-            SubnetId=Ref(public),
-            Tags=Tags(Name=Sub(f"${{AWS::StackName}}-nat-{az.lower()}")),
+        # The first AZ has a NAT gateway in both NAT profiles; the others only in NatPerAz.
+        condition = HAS_NAT if i == 0 else NAT_PER_AZ
+        eip = t.add_resource(
+            EIP(f"NatGateway{az}Eip", Condition=condition, Domain="vpc", DependsOn=attachment.title)
         )
-        if condition:
-            eip.Condition = condition
-            nat.Condition = condition
-        t.add_resource(eip)
-        nats.append(t.add_resource(nat))
+        nat = t.add_resource(
+            NatGateway(
+                f"NatGateway{az}",
+                Condition=condition,
+                AllocationId=GetAtt(eip, "AllocationId"),
+                SubnetId=Ref(public),
+                Tags=Tags(Name=Sub(f"${{AWS::StackName}}-nat-{az.lower()}")),
+            )
+        )
+        nats.append(nat)
 
         private = t.add_resource(
             Subnet(
@@ -173,9 +194,11 @@ def add_network(
                 Tags=Tags(Name=Sub(f"${{AWS::StackName}}-private-{az.lower()}")),
             )
         )
+        # Egress=None: no default route, so nothing in the private subnets reaches the internet.
         t.add_resource(
             Route(
                 f"PrivateRouteTable{az}DefaultRoute",
+                Condition=HAS_NAT,
                 RouteTableId=Ref(private_rt),
                 DestinationCidrBlock=ANYWHERE,
                 NatGatewayId=Ref(nat) if i == 0 else If(NAT_PER_AZ, Ref(nat), Ref(nats[0])),
@@ -186,19 +209,6 @@ def add_network(
         private_rts.append(private_rt)
 
     _add_network_acls(t, settings, vpc, vpc_cidr, public_subnets, private_subnets)
-
-    # DynamoDB and S3 traffic stays on the AWS network and costs no NAT processing.
-    for service in ("s3", "dynamodb"):
-        t.add_resource(
-            VPCEndpoint(
-                f"{'S3' if service == 's3' else 'DynamoDb'}GatewayEndpoint",
-                VpcId=Ref(vpc),
-                VpcEndpointType="Gateway",
-                ServiceName=Sub(f"com.amazonaws.${{AWS::Region}}.{service}"),
-                RouteTableIds=[Ref(rt) for rt in private_rts],
-            )
-        )
-
     _add_flow_logs(t, settings, vpc, environment, encryption)
     return Network(
         vpc=vpc,
@@ -206,6 +216,8 @@ def add_network(
         public_subnets=tuple(public_subnets),
         private_subnets=tuple(private_subnets),
         private_route_tables=tuple(private_rts),
+        egress=egress,
+        private_egress=PRIVATE_EGRESS,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from troposphere import Equals, GetAtt, If, NoValue, Parameter, Ref, Sub, Template
 from troposphere.ecs import (
@@ -37,14 +38,10 @@ from generator.core.logs import Logs
 from generator.core.network import Network
 from generator.core.registry import Registry
 from generator.core.security import Security
-from generator.naming import logical_id
+from generator.naming import BOOTSTRAP_TAG, logical_id
 
 # A git tag or commit: anything but the mutable `latest` (CloudFormation patterns are Java regexes).
 IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
-
-# The image-tag default on the first creation: the stack creates the ECR repositories, so no image
-# can exist yet. While a service's tag is this value, the service runs no task and cannot scale.
-BOOTSTRAP_TAG = "bootstrap"
 
 # Writable scratch space on a read-only root filesystem, as a per-task volume: /tmp for gunicorn.
 # On Fargate a task volume starts as root 0755: the images declare `VOLUME /tmp` (mode 1777) so
@@ -85,12 +82,10 @@ class _Wiring:
     iam: Iam
     compute: Compute
     lb: LoadBalancing
-    environment: list[Environment]
+    environment: list[Any]
 
 
-def _environment(
-    settings: Settings, data: Data, auth: Auth, log_level: Parameter
-) -> list[Environment]:
+def _environment(settings: Settings, data: Data, auth: Auth, log_level: Parameter) -> list[Any]:
     values = {
         "AWS_REGION": Ref("AWS::Region"),
         "TODOS_TABLE": Ref(data.todos_table),
@@ -102,14 +97,20 @@ def _environment(
         "LOG_LEVEL": Ref(log_level),
         "MAX_UPLOAD_BYTES": str(settings.max_upload_bytes),
     }
-    return [Environment(Name=name, Value=value) for name, value in sorted(values.items())]
+    environment: list[Any] = [Environment(Name=n, Value=v) for n, v in sorted(values.items())]
+    # With the pool's keys given at deploy time (Egress=None needs them), the services read them
+    # from a data: URL instead of fetching them from Cognito (generator/core/auth.py).
+    environment.append(
+        If(auth.has_jwks, Environment(Name="COGNITO_JWKS_URL", Value=auth.jwks_url), NoValue)
+    )
+    return environment
 
 
 def _container(
     settings: Settings,
     service: ServiceSpec,
     image: Sub,
-    environment: list[Environment],
+    environment: list[Any],
     log_group: object,
     exec_enabled: str,
 ) -> ContainerDefinition:

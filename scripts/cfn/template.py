@@ -275,6 +275,14 @@ class Resolver:
         resolved = {k: self.resolve(v, f"{where}.{k}") for k, v in value.items()}
         return {k: v for k, v in resolved.items() if v is not NO_VALUE}
 
+    def chosen(self, value: Any, where: str) -> Any | None:
+        """`value` with its top-level `Fn::If` decided, left unresolved below; None where the
+        branch taken is `AWS::NoValue` (a list item or property CloudFormation leaves out)."""
+        while isinstance(value, dict) and set(value) == {"Fn::If"}:
+            name, when_true, when_false = value["Fn::If"]
+            value = when_true if self.condition(str(name), where) else when_false
+        return None if value == NO_VALUE_REF else value
+
     def text(self, value: Any, where: str) -> str:
         """Resolve `value` and insist on a string known now."""
         resolved = self.later_text(value, where)
@@ -344,6 +352,10 @@ class Resolver:
                 raise UnsupportedTemplate(
                     f"{where}: no mapping entry {name}/{top}/{second}"
                 ) from err
+        if key == "Fn::Base64":
+            import base64
+
+            return base64.b64encode(self.text(arg, where).encode()).decode()
         if key == "Fn::ToJsonString":
             import json
 

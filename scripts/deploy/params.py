@@ -108,15 +108,24 @@ def parameters_of(stack: Mapping[str, Any]) -> dict[str, str]:
 def previous_values_except(stack: Mapping[str, Any], key: str, value: str) -> list[dict[str, Any]]:
     """Parameters for an update of the live stack that changes only `key` to `value`: every other
     parameter keeps its current value (UsePreviousValue)."""
+    return previous_values_with(stack, {key: value})
+
+
+def previous_values_with(
+    stack: Mapping[str, Any], changes: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """Parameters for an update of the live stack that sets `changes` and keeps every other
+    parameter's current value (UsePreviousValue)."""
     keys = sorted(parameters_of(stack))
-    if key not in keys:
-        raise DeployFailed(
-            f"stack {stack['StackName']} has no parameter {key}: was it created from "
-            "templates/core.yaml?"
-        )
+    for key in changes:
+        if key not in keys:
+            raise DeployFailed(
+                f"stack {stack['StackName']} has no parameter {key}: was it created from "
+                "templates/core.yaml?"
+            )
     return [
-        {"ParameterKey": k, "ParameterValue": value}
-        if k == key
+        {"ParameterKey": k, "ParameterValue": changes[k]}
+        if k in changes
         else {"ParameterKey": k, "UsePreviousValue": True}
         for k in keys
     ]

@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.table import Table
 
 from generator import naming
-from scripts.deploy import image
+from scripts.deploy import image, jwks
 from scripts.deploy.aws import Client, error_message
 from scripts.deploy.changeset import Row, TemplateSource, change_set_type, guard_data_loss
 from scripts.deploy.errors import (
@@ -36,10 +36,10 @@ from scripts.deploy.params import (
     describe_stack,
     outputs_of,
     parameters_of,
-    previous_values_except,
+    previous_values_with,
     stack_name,
 )
-from scripts.deploy.stacks import Context, approve, create_plan, execute
+from scripts.deploy.stacks import Context, approve, create_plan, execute, report_user_pool_keys
 
 SERVICES = ("main", "files")
 
@@ -342,13 +342,24 @@ def run_deploy_service(
     )
 
     key = naming.image_tag_parameter(service)
-    if parameters_of(stack).get(key) == image_tag:
+    live = parameters_of(stack)
+    if live.get(key) == image_tag:
         raise NoChanges(f"stack {core}: {key} is already {image_tag}; nothing to roll out")
+    changes = {key: image_tag}
+    if live.get(jwks.EGRESS) == jwks.PRIVATE:
+        # A private stack's services verify tokens with the keys it carries: the first rollout
+        # out of `bootstrap` needs them, and a later one refreshes them.
+        changes[jwks.PARAMETER] = jwks.keys_for(
+            jwks.PRIVATE, outputs, lambda: ctx.clients("cognito-idp"), ctx.read_url
+        )
+        report_user_pool_keys(
+            ctx.console, jwks.PRIVATE, changes[jwks.PARAMETER], live.get(jwks.PARAMETER, "")
+        )
     plan = create_plan(
         ctx,
         core,
         TemplateSource(use_previous=True),
-        previous_values_except(stack, key, image_tag),
+        previous_values_with(stack, changes),
         "UPDATE",
         f"{service} service image {image_tag}",
     )

@@ -15,6 +15,7 @@ from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.prompt import Confirm, Prompt
 
+from scripts.deploy import jwks
 from scripts.deploy.aws import AwsClients, error_message
 from scripts.deploy.changeset import (
     ChangeSet,
@@ -50,6 +51,7 @@ from scripts.deploy.params import (
     build_parameters,
     describe_stack,
     load_config,
+    outputs_of,
     parameters_of,
     resolve_values,
     stack_name,
@@ -98,6 +100,7 @@ class Context:
     poll_seconds: float = 5.0
     sleep: Callable[[float], None] = time.sleep
     clock: Callable[[], float] = time.monotonic
+    read_url: Callable[[str], bytes] = jwks.read_url  # the user pool's keys (Egress=None)
 
     def change_set_name(self, verb: str = "deploy") -> str:
         return change_set_name(self.now(), self.commit, verb)
@@ -135,6 +138,12 @@ def plan_stack(ctx: Context, stack: str, overrides: Mapping[str, str] | None = N
         else set()
     )
     config_file = ctx.config_dir / f"{ctx.env}.json"
+    if jwks.PARAMETER in declared:
+        keys = user_pool_keys(
+            ctx, values, current if change_type == "UPDATE" else None, declared, config_file
+        )
+        if keys is not None:
+            values[jwks.PARAMETER] = keys
     parameters = build_parameters(declared, values, existing, f"{config_file} [{stack}]")
     if change_type == "UPDATE":
         guard_launch_type_switch(
@@ -147,6 +156,51 @@ def plan_stack(ctx: Context, stack: str, overrides: Mapping[str, str] | None = N
         + (f" via {template.url}" if template.url else "")
     )
     return create_plan(ctx, name, template, parameters, change_type, f"{stack} stack")
+
+
+def user_pool_keys(
+    ctx: Context,
+    values: Mapping[str, str],
+    live_stack: Mapping[str, Any] | None,
+    declared: Mapping[str, Mapping[str, Any]],
+    config_file: Path,
+) -> str | None:
+    """`UserPoolJwks` for this deploy (scripts/deploy/jwks.py), and what it means, printed; None
+    leaves it as it is (empty: a stack that is not private and never was)."""
+    jwks.refuse_a_configured_value(values, f"{_shown(config_file)} (or --parameter)")
+    live = parameters_of(live_stack or {})
+    egress = jwks.effective_egress(values, live, declared)
+    if egress != jwks.PRIVATE:
+        return "" if live.get(jwks.PARAMETER) else None  # a NAT profile: the services fetch
+    keys = jwks.keys_for(
+        egress,
+        outputs_of(live_stack) if live_stack else None,
+        lambda: ctx.clients("cognito-idp"),
+        ctx.read_url,
+    )
+    report_user_pool_keys(ctx.console, egress, keys, live.get(jwks.PARAMETER, ""))
+    return keys
+
+
+def report_user_pool_keys(console: Console, egress: str, keys: str, live: str) -> None:
+    if egress != jwks.PRIVATE:
+        return
+    if not keys:
+        console.print(
+            "Egress=None: the user pool does not exist yet; its signing keys reach the services "
+            "with their first rollout (make deploy-service)"
+        )
+        return
+    console.print(
+        f"Egress=None: the services verify tokens with the user pool's keys read now "
+        f"({', '.join(jwks.key_ids(keys))})"
+    )
+    if live and live != keys:
+        console.print(
+            f"[yellow]The user pool's signing keys changed since the last deploy "
+            f"({', '.join(jwks.key_ids(live))} before): the task definitions change so that the "
+            "services trust the new keys.[/yellow]"
+        )
 
 
 def _shown(path: Path) -> str:

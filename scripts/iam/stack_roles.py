@@ -186,3 +186,17 @@ def policy_documents(
         elif resource["Type"] == "AWS::IAM::ManagedPolicy":
             documents[logical_id] = [resolver.resolve(props["PolicyDocument"], logical_id)]
     return documents
+
+
+def resolved_property(
+    template: Mapping[str, Any],
+    layer: str,
+    deployment: Deployment,
+    parameters: Mapping[str, str],
+    logical_id: str,
+    name: str,
+) -> Any:
+    """One property of a resource, resolved for `deployment` (ARNs as the resources will have
+    them): a VPC endpoint's policy, a topic's policy."""
+    _, resolver = _resolving(template, layer, deployment, parameters)
+    return resolver.prop(logical_id, name)

@@ -137,7 +137,10 @@ def read_services(resolver: Resolver, app_dir: Path) -> tuple[LocalService, ...]
                 )
             environment: dict[str, Text] = {}
             unset: dict[str, str] = {}
-            for entry in containers[name].get("Environment", []):
+            for i, item in enumerate(containers[name].get("Environment", [])):
+                entry = resolver.chosen(item, f"{task_where} environment [{i}]")
+                if entry is None:
+                    continue  # a variable the template leaves out for these parameters
                 variable = resolver.text(entry["Name"], task_where)
                 try:
                     environment[variable] = resolver.later_text(

@@ -188,31 +188,70 @@ def test_subnets_never_hand_out_public_addresses(deployed: dict[str, Any]) -> No
     assert all(s["Properties"]["MapPublicIpOnLaunch"] is False for s in subnets.values())
 
 
-@pytest.mark.parametrize(("nat_mode", "nats"), [("PerAz", 3), ("Single", 1)])
-def test_nat_gateways_per_az_or_single(
-    core_template: dict[str, Any], nat_mode: str, nats: int
-) -> None:
-    deployed = resolve(core_template, {"NatGateways": nat_mode})
-    assert len(resources(deployed, "AWS::EC2::NatGateway")) == nats
-    routes = [
+def private_default_routes(deployed: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
         r["Properties"]
-        for name, r in resources(deployed, "AWS::EC2::Route").items()
-        if name.startswith("PrivateRouteTable")
+        for r in resources(deployed, "AWS::EC2::Route").values()
+        if str(target(r["Properties"]["RouteTableId"])).startswith("PrivateRouteTable")
     ]
+
+
+@pytest.mark.parametrize(("egress", "nats"), [("NatPerAz", 3), ("SingleNat", 1)])
+def test_nat_profiles_route_every_private_subnet_through_a_nat_gateway(
+    core_template: dict[str, Any], egress: str, nats: int
+) -> None:
+    deployed = resolve(core_template, {"Egress": egress})
+    assert len(resources(deployed, "AWS::EC2::NatGateway")) == nats
+    assert len(resources(deployed, "AWS::EC2::EIP")) == nats
+    routes = private_default_routes(deployed)
     # One route table per private subnet, each with a default route to an existing NAT gateway.
     assert len(routes) == SETTINGS.availability_zones
+    assert {r["DestinationCidrBlock"] for r in routes} == {"0.0.0.0/0"}
     assert {target(r["NatGatewayId"]) for r in routes} <= set(
         resources(deployed, "AWS::EC2::NatGateway")
     )
     assert len(resources(deployed, "AWS::EC2::RouteTable")) == SETTINGS.availability_zones + 1
 
 
-def test_gateway_endpoints_serve_every_private_route_table(deployed: dict[str, Any]) -> None:
-    endpoints = resources(deployed, "AWS::EC2::VPCEndpoint").values()
+def test_private_egress_leaves_no_way_to_the_internet(core_template: dict[str, Any]) -> None:
+    """Egress=None: no NAT gateway, no Elastic IP, and no route out of a private subnet but the
+    gateway endpoints' (which CloudFormation adds to the route tables, not as Route resources)."""
+    deployed = resolve(core_template, {"Egress": "None"})
+    assert resources(deployed, "AWS::EC2::NatGateway") == {}
+    assert resources(deployed, "AWS::EC2::EIP") == {}
+    assert private_default_routes(deployed) == []
+    # The only route left is the public subnets' (which hold nothing in this profile).
+    routes = [r["Properties"] for r in resources(deployed, "AWS::EC2::Route").values()]
+    assert [target(r["RouteTableId"]) for r in routes] == ["PublicRouteTable"]
+
+
+def test_the_egress_check_sees_a_route_left_behind(core_template: dict[str, Any]) -> None:
+    broken = copy.deepcopy(core_template)
+    del broken["Resources"]["PrivateRouteTableBDefaultRoute"]["Condition"]
+    broken["Resources"]["PrivateRouteTableBDefaultRoute"]["Properties"]["NatGatewayId"] = "nat-1"
+    deployed = resolve(broken, {"Egress": "None"})
+    assert len(private_default_routes(deployed)) == 1
+
+
+def test_the_default_profile_is_the_private_one(core_template: dict[str, Any]) -> None:
+    egress = core_template["Parameters"]["Egress"]
+    assert egress["Default"] == "None"
+    assert egress["AllowedValues"] == ["NatPerAz", "SingleNat", "None"]
+
+
+@pytest.mark.parametrize("egress", ["NatPerAz", "SingleNat", "None"])
+def test_gateway_endpoints_serve_every_private_route_table(
+    core_template: dict[str, Any], egress: str
+) -> None:
+    deployed = resolve(core_template, {"Egress": egress})
+    endpoints = [
+        e
+        for e in resources(deployed, "AWS::EC2::VPCEndpoint").values()
+        if e["Properties"]["VpcEndpointType"] == "Gateway"
+    ]
     services = sorted(e["Properties"]["ServiceName"]["Fn::Sub"].split(".")[-1] for e in endpoints)
     assert services == ["dynamodb", "s3"]
     for endpoint in endpoints:
-        assert endpoint["Properties"]["VpcEndpointType"] == "Gateway"
         tables = {target(t) for t in endpoint["Properties"]["RouteTableIds"]}
         assert tables == {f"PrivateRouteTable{az}" for az in "ABC"}
 

@@ -112,7 +112,8 @@ def test_writable_paths_are_task_volumes(core_template: dict[str, Any], service:
 
 @pytest.mark.parametrize("service", SERVICES)
 def test_environment_is_exactly_the_contract(core_template: dict[str, Any], service: str) -> None:
-    (container,) = props(core_template, f"{service.title()}TaskDefinition")["ContainerDefinitions"]
+    deployed = resolve(core_template, {})  # no UserPoolJwks: the services fetch the keys
+    (container,) = props(deployed, f"{service.title()}TaskDefinition")["ContainerDefinitions"]
     env = {e["Name"]: e["Value"] for e in container["Environment"]}
     assert set(env) == CONTRACT_ENV
     assert "Secrets" not in container
