@@ -36,6 +36,7 @@ from awacs.aws import (
     Allow,
     ArnEquals,
     ArnNotEquals,
+    Bool,
     Condition,
     ConditionElement,
     Deny,
@@ -487,14 +488,19 @@ def _unconfined(settings: Settings) -> list[Statement]:
         *_by_region(settings, "CallsWithoutResourceScope", lambda s: s.unscoped, scopes),
     ]
     # An interface endpoint with private DNS: EC2 associates the VPC with the endpoint's private
-    # hosted zone, which AWS owns, as the caller. The Service Authorization Reference lists this
-    # as a dependent action of ec2:CreateVpcEndpoint; the provider schema does not.
+    # hosted zone, which AWS owns, on the caller's behalf (the Service Authorization Reference
+    # lists it as a dependent action of ec2:CreateVpcEndpoint; the provider schema does not).
+    # Only through a service (aws:ViaAWSService): the role cannot make the call itself.
     statements.append(
         Statement(
             Sid="AssociateInterfaceEndpointsPrivateDns",
             Effect=Allow,
             Action=[Action("route53", "AssociateVPCWithHostedZone")],
             Resource=["*"],
+            Condition=all_of(
+                StringEquals("aws:RequestedRegion", GLOBAL_REGION),
+                Bool("aws:ViaAWSService", "true"),
+            ),
         )
     )
     for scope in TAG_SCOPED:
@@ -653,11 +659,11 @@ EXECUTION_ADVISOR_NOTES: dict[str, tuple[tuple[str, str, str], ...]] = {
             "(docs/aws-semantics.md, 'Shared account: what stays open')",
         ),
         (
-            "cloudsplaining",
-            "InfrastructureModification",
-            "route53:AssociateVPCWithHostedZone, which EC2 makes as the caller when it turns on "
-            "an interface endpoint's private DNS; the hosted zone is AWS's, named by no ARN "
-            "the stacks know",
+            "parliament",
+            "UNKNOWN_CONDITION_FOR_ACTION",
+            "aws:ViaAWSService is a global condition key (IAM User Guide, 'AWS global condition "
+            "context keys') that parliament does not list: route53:AssociateVPCWithHostedZone "
+            "holds only when EC2 makes it for the role, turning on an endpoint's private DNS",
         ),
     ),
 }

@@ -13,6 +13,7 @@ A KMS call made through another service (`kms:ViaService`) is that service's, no
 from __future__ import annotations
 
 import copy
+import dataclasses
 import fnmatch
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -234,13 +235,17 @@ def test_the_execution_role_can_turn_on_an_endpoints_private_dns(environment: st
     route53:AssociateVPCWithHostedZone as its dependent action, the provider schema does not."""
     info = actions.action_info("ec2:CreateVpcEndpoint")
     assert info.service == "ec2"  # the reference still knows the action
+    context = {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": ACCOUNT}
     request = Request(
         "route53:AssociateVPCWithHostedZone",
         "arn:aws:route53:::hostedzone/Z0123456789ABCDEFGHIJ",
-        {"aws:RequestedRegion": "us-east-1", "aws:PrincipalAccount": ACCOUNT},
+        {**context, "aws:ViaAWSService": True},
     )
     role = ci_roles(environment)["CloudFormationExecutionRole"]
     assert allowed(role, request).allowed
+    # Only EC2 on the role's behalf: the role itself cannot rewire a VPC's DNS.
+    direct = dataclasses.replace(request, context={**context, "aws:ViaAWSService": False})
+    assert not allowed(role, direct).allowed
     private = private_stack("EC2", "false")
     interface = [
         r["Properties"]
