@@ -135,6 +135,11 @@ NAME_SCOPED: tuple[NameScoped, ...] = (
         unscoped=("DeregisterTaskDefinition",),
     ),
     NameScoped(
+        "lambda",
+        (f"lambda:{REGION_ACCOUNT}:function:<stack>-*",),
+        reads=("GetAccountSettings", "ListFunctions"),
+    ),
+    NameScoped(
         "autoscaling",
         (f"autoscaling:{REGION_ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/<stack>-*",),
         reads=("Describe*",),
@@ -328,6 +333,10 @@ PASSED_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ecs-tasks.amazonaws.com", ("*TaskRole-*", "*TaskExecutionRole-*")),
     ("ec2.amazonaws.com", ("*ContainerInstanceRole-*",)),
     ("vpc-flow-logs.amazonaws.com", ("*VpcFlowLogRole-*",)),
+    # The Lambda functions' roles, and the ECS infrastructure roles of progressive deployments
+    # (the services pass them to ECS, which moves ALB traffic and invokes the release gate).
+    ("lambda.amazonaws.com", ("*FunctionRole-*",)),
+    ("ecs.amazonaws.com", ("*EcsInfrastructureRole-*",)),
 )
 # IAM calls that create or change what a role may do: only with the project's boundary on it.
 BOUNDED_ROLE_ACTIONS = (
@@ -685,6 +694,19 @@ def execution_policies(settings: Settings) -> dict[str, Policy]:
             [
                 *_manage_by_name(settings),
                 _kms_aliases(settings),
+                # Lambda reads a function's code package with the caller's credentials when the
+                # function is created or its code changes; make deploy puts it in this
+                # environment's artifact bucket (scripts/deploy/package.py).
+                Statement(
+                    Sid="ReadTheFunctionsCodePackages",
+                    Effect=Allow,
+                    Action=_actions("s3", ("GetObject", "GetObjectVersion")),
+                    Resource=[
+                        _arn(
+                            f"s3:::{settings.project}-${{Environment}}-ci-deployartifactbucket-*/*"
+                        )
+                    ],
+                ),
                 Statement(
                     Sid="ReadTheContainerInstanceAmiParameter",
                     Effect=Allow,
@@ -822,16 +844,61 @@ def boundary_policy(settings: Settings) -> Policy:
                     _arn(f"ecs:{in_env}:task/{core}-*"),
                 ],
             ),
+            # Progressive deployments: ECS, with a service's infrastructure role, moves tasks
+            # between the service's target groups, moves its rules' weights and invokes the
+            # release gate (generator/core/release.py).
+            Statement(
+                Sid="DeploymentTrafficOfThisEnvironment",
+                Effect=Allow,
+                Action=_actions(
+                    "elasticloadbalancing", ("RegisterTargets", "DeregisterTargets", "ModifyRule")
+                ),
+                Resource=["*"],
+                Condition=Condition(StringEquals(f"aws:ResourceTag/{tag}", Ref("Environment"))),
+            ),
+            Statement(
+                Sid="ReleaseGateOfThisEnvironment",
+                Effect=Allow,
+                Action=[Action("lambda", "InvokeFunction")],
+                Resource=[_arn(f"lambda:{in_env}:function:{core}-*")],
+            ),
+            # A function in the VPC: Lambda attaches its network interfaces with its role
+            # (AWSLambdaVPCAccessExecutionRole's actions).
+            Statement(
+                Sid="FunctionNetworkInterfaces",
+                Effect=Allow,
+                Action=_actions(
+                    "ec2",
+                    (
+                        "CreateNetworkInterface",
+                        "DeleteNetworkInterface",
+                        "AssignPrivateIpAddresses",
+                        "UnassignPrivateIpAddresses",
+                    ),
+                ),
+                Resource=["*"],
+            ),
             # No resource-level permissions exist for these (Service Authorization Reference):
-            # the registry login, the ECS agent's endpoint discovery, EC2 tag reads, and the
-            # Session Manager channels of the SSM agent and ECS Exec.
+            # the registry login, the ECS agent's endpoint discovery, EC2 and Elastic Load
+            # Balancing reads, and the Session Manager channels of the SSM agent and ECS Exec.
             Statement(
                 Sid="CallsWithoutResourceScope",
                 Effect=Allow,
                 Action=[
                     Action("ecr", "GetAuthorizationToken"),
                     Action("ecs", "DiscoverPollEndpoint"),
-                    Action("ec2", "DescribeTags"),
+                    *_actions(
+                        "ec2", ("DescribeTags", "DescribeNetworkInterfaces", "DescribeSubnets")
+                    ),
+                    *_actions(
+                        "elasticloadbalancing",
+                        (
+                            "DescribeListeners",
+                            "DescribeRules",
+                            "DescribeTargetGroups",
+                            "DescribeTargetHealth",
+                        ),
+                    ),
                     *_actions(
                         "ssmmessages",
                         (

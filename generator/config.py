@@ -30,6 +30,8 @@ class ServiceSpec:
     path_patterns: tuple[str, ...]
     listener_priority: int  # lower wins on the ALB
     access: Access
+    # A path of the service that answers 401 without a token: the release gate asks for it.
+    protected_path: str
     cpu: int = 256
     memory: int = 512
 
@@ -38,6 +40,7 @@ MAIN = ServiceSpec(
     name="main",
     path_patterns=("/todos", "/todos/*"),
     listener_priority=20,
+    protected_path="/todos",
     access=Access(
         todos_table=(
             "dynamodb:GetItem",
@@ -58,6 +61,7 @@ FILES = ServiceSpec(
     name="files",
     path_patterns=("/todos/*/files", "/todos/*/files/*"),
     listener_priority=10,
+    protected_path="/todos/00000000-0000-4000-8000-000000000000/files",
     access=Access(
         # Ownership checks: GetItem before listing or deleting a file; registering a file is one
         # TransactWriteItems whose ConditionCheck on the todo guards the Put of the record
@@ -127,3 +131,16 @@ class Settings:
     cpu_alarm_percent: int = 80
     memory_alarm_percent: int = 80
     api_latency_p90_ms: int = 2000
+
+    # Release: ECS's own deployments (docs/releasing.md). The ALB's test listener is reached
+    # only by the release gate; its rules pick the service by this header.
+    test_listener_port: int = 9000
+    gate_service_header: str = "x-release-gate-service"
+    canary_percent: float = 10.0
+    canary_bake_minutes: int = 5
+    linear_step_percent: float = 25.0
+    linear_step_bake_minutes: int = 2
+    # Deployment alarms, over both target groups of a service (they swap roles at each release).
+    deployment_5xx_threshold: int = 5  # target 5XX within one minute
+    deployment_p99_seconds: float = 2.0  # TargetResponseTime p99, three minutes in a row
+    gate_timeout_seconds: int = 30

@@ -21,6 +21,7 @@ def workload_boundary_name(project: str) -> str:
 # the core stack, spelled with the same parts the generator's modules pass to `logical_id`; a
 # test checks each one against templates/core.yaml, so a rename here or there fails a test.
 CLUSTER_NAME_OUTPUT = "ClusterName"
+GATE_LOG_GROUP_OUTPUT = "ReleaseGateLogGroupName"
 
 
 def task_definition_id(service: str) -> str:

@@ -2,7 +2,8 @@
 
 Request path: browser -> HTTP API (Cognito JWT authorizer) -> VPC link -> internal ALB in the
 private subnets -> listener rule -> target group -> ECS service -> DynamoDB / S3 through gateway
-endpoints.
+endpoints. A release reaches the same target groups through the ALB's test listener first, from
+the release gate only (functions, release).
 """
 
 from __future__ import annotations
@@ -17,12 +18,14 @@ from generator.core.data import add_data
 from generator.core.encryption import add_encryption
 from generator.core.endpoints import add_endpoints
 from generator.core.environment import add_environment
+from generator.core.functions import add_functions
 from generator.core.iam import add_iam
 from generator.core.loadbalancer import add_loadbalancer
 from generator.core.logs import add_logs
 from generator.core.network import add_network
 from generator.core.observability import add_observability
 from generator.core.registry import add_registry
+from generator.core.release import add_release
 from generator.core.scaling import add_scaling
 from generator.core.security import add_security
 from generator.core.services import add_services
@@ -44,9 +47,11 @@ def build(settings: Settings) -> Template:
     iam = add_iam(t, settings, environment, encryption, data, registry, logs)
     compute = add_compute(t, settings, environment, network, security, iam)
     add_endpoints(t, settings, network, security, data, registry, logs, iam, compute)
-    lb = add_loadbalancer(t, settings, network, security, data, compute)
+    functions = add_functions(t, settings, environment, encryption, network, security)
+    lb = add_loadbalancer(t, settings, network, security, data, compute, functions)
+    release = add_release(t, settings, environment, compute, lb, functions)
     services = add_services(
-        t, settings, network, security, data, auth, registry, logs, iam, compute, lb
+        t, settings, network, security, data, auth, registry, logs, iam, compute, lb, release
     )
     add_scaling(t, settings, compute, lb, services)
     api = add_api(t, settings, network, security, data, auth, lb, logs)

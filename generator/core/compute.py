@@ -48,6 +48,7 @@ class Compute:
     capacity_association: ClusterCapacityProviderAssociations
     use_fargate: str  # condition name
     use_ec2: str  # condition name
+    launch_type: Parameter
 
 
 def add_compute(
@@ -213,4 +214,5 @@ def add_compute(
         capacity_association=association,
         use_fargate=USE_FARGATE,
         use_ec2=USE_EC2,
+        launch_type=launch_type,
     )

@@ -1,15 +1,30 @@
-"""Load-balancer layer: the internal ALB, one target group per service and the path rules."""
+"""Load-balancer layer: the internal ALB, its production and test listeners, two target groups per
+service and the rules.
+
+Every action of both listeners forwards: ECS's blue/green, linear and canary deployments fail on
+a listener whose rules mix forward and non-forward actions ("Application Load Balancer resources
+for blue/green, linear, and canary deployments", Amazon ECS Developer Guide, Limitations). So
+paths no rule matches go to a target group whose target is the NotFoundFunction (hooks/
+not_found.py), which answers the JSON 404 that a fixed-response default action answered before.
+
+Each service has a primary and an alternate target group, a production rule on the production
+listener (its paths) and a test rule on the test listener (the release gate's header). Both rules
+forward to both groups, weighted 100/0; ECS moves the weights during a progressive deployment and
+leaves them on whichever group then serves, so the template never changes them afterwards (see
+`update_hazards` in scripts/cfn/lifecycle.py). The test listener admits only the release gate's
+security group (generator/core/functions.py): no path from the API or the internet reaches it.
+"""
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 from troposphere import GetAtt, If, Ref, Template
 from troposphere.elasticloadbalancingv2 import (
     Action,
     Condition,
-    FixedResponseConfig,
+    ForwardConfig,
+    HttpHeaderConfig,
     Listener,
     ListenerRule,
     ListenerRuleAction,
@@ -17,30 +32,47 @@ from troposphere.elasticloadbalancingv2 import (
     LoadBalancerAttributes,
     Matcher,
     PathPatternConfig,
+    TargetDescription,
     TargetGroup,
     TargetGroupAttribute,
+    TargetGroupTuple,
 )
 
 from generator.common import add_output, add_switch, checkov_skip
 from generator.config import Settings
 from generator.core.compute import Compute
 from generator.core.data import Data
+from generator.core.functions import Functions
 from generator.core.network import Network
 from generator.core.security import Security
 from generator.naming import logical_id
-
-NOT_FOUND_BODY = json.dumps(
-    {"error": {"code": "not_found", "message": "No route matches this path."}},
-    sort_keys=True,
-)
 
 
 @dataclass(frozen=True)
 class LoadBalancing:
     load_balancer: LoadBalancer
-    listener: Listener
-    target_groups: dict[str, TargetGroup]  # service name -> target group
-    listener_rules: dict[str, ListenerRule]
+    listener: Listener  # production: the API's VPC link integration sends here
+    test_listener: Listener  # the release gate's only
+    target_groups: dict[str, TargetGroup]  # service name -> primary target group
+    alternate_target_groups: dict[str, TargetGroup]  # service name -> alternate target group
+    listener_rules: dict[str, ListenerRule]  # service name -> production rule
+    test_rules: dict[str, ListenerRule]  # service name -> test rule
+    not_found: TargetGroup
+
+
+def _forward(*groups: TargetGroup) -> list[ListenerRuleAction]:
+    """Forward to the first group; the others are ECS's alternates, at weight 0 until it moves."""
+    return [
+        ListenerRuleAction(
+            Type="forward",
+            ForwardConfig=ForwardConfig(
+                TargetGroups=[
+                    TargetGroupTuple(TargetGroupArn=Ref(group), Weight=100 if i == 0 else 0)
+                    for i, group in enumerate(groups)
+                ]
+            ),
+        )
+    ]
 
 
 def add_loadbalancer(
@@ -50,6 +82,7 @@ def add_loadbalancer(
     security: Security,
     data: Data,
     compute: Compute,
+    functions: Functions,
 ) -> LoadBalancing:
     deletion_protection = add_switch(
         t,
@@ -82,62 +115,55 @@ def add_loadbalancer(
             ],
         )
     )
-    listener = t.add_resource(
-        checkov_skip(
-            Listener(
-                "LoadBalancerListener",
-                LoadBalancerArn=Ref(load_balancer),
-                Port=settings.alb_listener_port,
-                Protocol="HTTP",
-                DefaultActions=[
-                    Action(
-                        Type="fixed-response",
-                        FixedResponseConfig=FixedResponseConfig(
-                            StatusCode="404",
-                            ContentType="application/json",
-                            MessageBody=NOT_FOUND_BODY,
-                        ),
-                    )
-                ],
-            ),
-            (
-                "CKV_AWS_2",
-                "Internal ALB reached only through the VPC link; TLS ends at API Gateway",
-            ),
-            (
-                "CKV_AWS_103",
-                "Plain HTTP listener inside the VPC (see CKV_AWS_2); no TLS policy applies",
-            ),
+    not_found = t.add_resource(
+        TargetGroup(
+            "NotFoundTargetGroup",
+            # The ALB checks its invoke permission when it registers the function.
+            DependsOn=[functions.not_found_permission.title],
+            TargetType="lambda",
+            Targets=[TargetDescription(Id=GetAtt(functions.not_found, "Arn"))],
         )
     )
+    # Plain HTTP inside the VPC: the VPC link (production) and the release gate (test) reach
+    # these listeners; TLS ends at API Gateway.
+    http_only = (
+        (
+            "CKV_AWS_2",
+            "Internal ALB reached only through the VPC link; TLS ends at API Gateway",
+        ),
+        (
+            "CKV_AWS_103",
+            "Plain HTTP listener inside the VPC (see CKV_AWS_2); no TLS policy applies",
+        ),
+    )
+
+    def listener_on(title: str, port: int) -> Listener:
+        return t.add_resource(
+            checkov_skip(
+                Listener(
+                    title,
+                    LoadBalancerArn=Ref(load_balancer),
+                    Port=port,
+                    Protocol="HTTP",
+                    DefaultActions=[Action(Type="forward", TargetGroupArn=Ref(not_found))],
+                ),
+                *http_only,
+            )
+        )
+
+    listener = listener_on("LoadBalancerListener", settings.alb_listener_port)
+    test_listener = listener_on("LoadBalancerTestListener", settings.test_listener_port)
 
     target_groups: dict[str, TargetGroup] = {}
+    alternates: dict[str, TargetGroup] = {}
     rules: dict[str, ListenerRule] = {}
+    test_rules: dict[str, ListenerRule] = {}
     for service in settings.services:
-        target_group = t.add_resource(
-            TargetGroup(
+        primary, alternate = (
+            t.add_resource(_target_group(settings, network, compute, title))
+            for title in (
                 logical_id(service.name, "target-group"),
-                VpcId=Ref(network.vpc),
-                Protocol="HTTP",
-                Port=settings.container_port,
-                TargetType=If(compute.use_fargate, "ip", "instance"),
-                HealthCheckEnabled=True,
-                HealthCheckProtocol="HTTP",
-                HealthCheckPath=settings.health_check_path,
-                HealthCheckIntervalSeconds=settings.health_check_interval,
-                HealthCheckTimeoutSeconds=settings.health_check_timeout,
-                HealthyThresholdCount=settings.healthy_threshold,
-                UnhealthyThresholdCount=settings.unhealthy_threshold,
-                Matcher=Matcher(HttpCode="200"),
-                TargetGroupAttributes=[
-                    TargetGroupAttribute(
-                        Key="deregistration_delay.timeout_seconds",
-                        Value=str(settings.deregistration_delay),
-                    ),
-                    TargetGroupAttribute(
-                        Key="load_balancing.algorithm.type", Value="least_outstanding_requests"
-                    ),
-                ],
+                logical_id(service.name, "alternate-target-group"),
             )
         )
         rules[service.name] = t.add_resource(
@@ -151,21 +177,78 @@ def add_loadbalancer(
                         PathPatternConfig=PathPatternConfig(Values=list(service.path_patterns)),
                     )
                 ],
-                Actions=[ListenerRuleAction(Type="forward", TargetGroupArn=Ref(target_group))],
+                Actions=_forward(primary, alternate),
+            )
+        )
+        test_rules[service.name] = t.add_resource(
+            ListenerRule(
+                logical_id(service.name, "test-listener-rule"),
+                ListenerArn=Ref(test_listener),
+                Priority=service.listener_priority,
+                Conditions=[
+                    Condition(
+                        Field="http-header",
+                        HttpHeaderConfig=HttpHeaderConfig(
+                            HttpHeaderName=settings.gate_service_header, Values=[service.name]
+                        ),
+                    )
+                ],
+                Actions=_forward(primary, alternate),
             )
         )
         add_output(
             t,
             logical_id(service.name, "target-group-arn"),
-            Ref(target_group),
+            Ref(primary),
             f"Target group of the {service.name} service",
         )
-        target_groups[service.name] = target_group
+        add_output(
+            t,
+            logical_id(service.name, "alternate-target-group-arn"),
+            Ref(alternate),
+            f"Alternate target group of the {service.name} service (progressive deployments)",
+        )
+        target_groups[service.name] = primary
+        alternates[service.name] = alternate
 
     add_output(t, "LoadBalancerArn", Ref(load_balancer), "Internal Application Load Balancer")
     return LoadBalancing(
         load_balancer=load_balancer,
         listener=listener,
+        test_listener=test_listener,
         target_groups=target_groups,
+        alternate_target_groups=alternates,
         listener_rules=rules,
+        test_rules=test_rules,
+        not_found=not_found,
+    )
+
+
+def _target_group(
+    settings: Settings, network: Network, compute: Compute, title: str
+) -> TargetGroup:
+    """A service's target group: ip targets on Fargate (awsvpc), instances on EC2 (bridge)."""
+    return TargetGroup(
+        title,
+        VpcId=Ref(network.vpc),
+        Protocol="HTTP",
+        Port=settings.container_port,
+        TargetType=If(compute.use_fargate, "ip", "instance"),
+        HealthCheckEnabled=True,
+        HealthCheckProtocol="HTTP",
+        HealthCheckPath=settings.health_check_path,
+        HealthCheckIntervalSeconds=settings.health_check_interval,
+        HealthCheckTimeoutSeconds=settings.health_check_timeout,
+        HealthyThresholdCount=settings.healthy_threshold,
+        UnhealthyThresholdCount=settings.unhealthy_threshold,
+        Matcher=Matcher(HttpCode="200"),
+        TargetGroupAttributes=[
+            TargetGroupAttribute(
+                Key="deregistration_delay.timeout_seconds",
+                Value=str(settings.deregistration_delay),
+            ),
+            TargetGroupAttribute(
+                Key="load_balancing.algorithm.type", Value="least_outstanding_requests"
+            ),
+        ],
     )

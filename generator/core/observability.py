@@ -22,6 +22,7 @@ from generator.core.compute import Compute
 from generator.core.data import Data
 from generator.core.encryption import Encryption
 from generator.core.loadbalancer import LoadBalancing
+from generator.core.release import both_target_groups
 from generator.core.services import Services
 from generator.naming import logical_id
 
@@ -89,27 +90,29 @@ def add_observability(
         Statistic="Sum",
         Threshold=settings.elb_5xx_threshold,
     )
-    for name, target_group in lb.target_groups.items():
-        tg_dims = [
-            MetricDimension(Name="LoadBalancer", Value=lb_name),
-            MetricDimension(Name="TargetGroup", Value=GetAtt(target_group, "TargetGroupFullName")),
-        ]
+    # A progressive deployment swaps the roles of a service's two target groups: each alarm adds
+    # up both (generator/core/release.py).
+    for name in lb.target_groups:
         alarm(
             logical_id(name, "target-5xx-alarm"),
             f"The {name} service answers 5XX",
-            Namespace="AWS/ApplicationELB",
-            MetricName="HTTPCode_Target_5XX_Count",
-            Dimensions=tg_dims,
-            Statistic="Sum",
+            Metrics=[
+                *both_target_groups(lb, name, "HTTPCode_Target_5XX_Count", "Sum"),
+                MetricDataQuery(Id="both", Expression="FILL(a, 0) + FILL(b, 0)", ReturnData=True),
+            ],
+            Period=None,
             Threshold=5,
         )
         alarm(
             logical_id(name, "unhealthy-hosts-alarm"),
             f"A {name} target fails its health check",
-            Namespace="AWS/ApplicationELB",
-            MetricName="UnHealthyHostCount",
-            Dimensions=tg_dims,
-            Statistic="Maximum",
+            Metrics=[
+                *both_target_groups(lb, name, "UnHealthyHostCount", "Maximum"),
+                MetricDataQuery(
+                    Id="both", Expression="MAX([FILL(a, 0), FILL(b, 0)])", ReturnData=True
+                ),
+            ],
+            Period=None,
             Threshold=1,
             EvaluationPeriods=2,
         )
@@ -213,6 +216,11 @@ def _add_dashboard(
     }
     elb = "AWS/ApplicationELB"
     lb_ref = "${LoadBalancerFullName}"
+    # Both target groups of each service: a progressive deployment swaps their roles.
+    groups = {
+        **{f"{name}Tg": group for name, group in lb.target_groups.items()},
+        **{f"{name}AltTg": group for name, group in lb.alternate_target_groups.items()},
+    }
     widgets: list[dict[str, Any]] = []
 
     def widget(title: str, metrics: list[list[Any]], stat: str = "Sum") -> None:
@@ -246,22 +254,22 @@ def _add_dashboard(
                     "LoadBalancer",
                     lb_ref,
                     "TargetGroup",
-                    f"${{{name}Tg}}",
+                    f"${{{group}}}",
                 ]
-                for name in lb.target_groups
+                for group in groups
             ],
         ],
     )
     widget(
         "Unhealthy targets",
         [
-            [elb, "UnHealthyHostCount", "LoadBalancer", lb_ref, "TargetGroup", f"${{{name}Tg}}"]
-            for name in lb.target_groups
+            [elb, "UnHealthyHostCount", "LoadBalancer", lb_ref, "TargetGroup", f"${{{group}}}"]
+            for group in groups
         ],
         stat="Maximum",
     )
-    for name, target_group in lb.target_groups.items():
-        variables[f"{name}Tg"] = GetAtt(target_group, "TargetGroupFullName")
+    for group, target_group in groups.items():
+        variables[group] = GetAtt(target_group, "TargetGroupFullName")
     for metric in ("CPUUtilization", "MemoryUtilization"):
         widget(
             f"Services {metric}",

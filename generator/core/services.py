@@ -7,14 +7,20 @@ from typing import Any
 
 from troposphere import Equals, GetAtt, If, NoValue, Parameter, Ref, Sub, Template
 from troposphere.ecs import (
+    AdvancedConfiguration,
     AwsvpcConfiguration,
+    CanaryConfiguration,
     CapacityProviderStrategy,
     ContainerDefinition,
+    DeploymentAlarms,
     DeploymentCircuitBreaker,
     DeploymentConfiguration,
+    DeploymentController,
+    DeploymentLifecycleHook,
     Environment,
     HealthCheck,
     KernelCapabilities,
+    LinearConfiguration,
     LinuxParameters,
     LoadBalancer,
     LogConfiguration,
@@ -37,6 +43,7 @@ from generator.core.loadbalancer import LoadBalancing
 from generator.core.logs import Logs
 from generator.core.network import Network
 from generator.core.registry import Registry
+from generator.core.release import GATE_STAGE, Release
 from generator.core.security import Security
 from generator.naming import BOOTSTRAP_TAG, logical_id
 
@@ -82,6 +89,7 @@ class _Wiring:
     iam: Iam
     compute: Compute
     lb: LoadBalancing
+    release: Release
     environment: list[Any]
 
 
@@ -172,6 +180,7 @@ def add_services(
     iam: Iam,
     compute: Compute,
     lb: LoadBalancing,
+    release: Release,
 ) -> Services:
     log_level = t.add_parameter(
         Parameter(
@@ -198,6 +207,7 @@ def add_services(
         iam=iam,
         compute=compute,
         lb=lb,
+        release=release,
         environment=_environment(settings, data, auth, log_level),
     )
     by_name = {spec.name: add_service(t, settings, spec, wiring) for spec in settings.services}
@@ -265,6 +275,50 @@ def _task_definition(
     )
 
 
+def _deployment(settings: Settings, spec: ServiceSpec, release: Release) -> DeploymentConfiguration:
+    """ECS's deployment of a new revision: the parameter's strategy, the circuit breaker and the
+    deployment alarms always; bake time, steps and the release gate when it is progressive."""
+    this = release.by_service[spec.name]
+    return DeploymentConfiguration(
+        Strategy=Ref(this.strategy),
+        MinimumHealthyPercent=100,
+        MaximumPercent=200,
+        DeploymentCircuitBreaker=DeploymentCircuitBreaker(Enable=True, Rollback=True),
+        Alarms=DeploymentAlarms(
+            AlarmNames=[Ref(alarm) for alarm in this.alarms], Enable=True, Rollback=True
+        ),
+        BakeTimeInMinutes=If(this.progressive, Ref(release.bake_minutes), NoValue),
+        CanaryConfiguration=If(
+            this.canary,
+            CanaryConfiguration(
+                CanaryPercent=settings.canary_percent,
+                CanaryBakeTimeInMinutes=settings.canary_bake_minutes,
+            ),
+            NoValue,
+        ),
+        LinearConfiguration=If(
+            this.linear,
+            LinearConfiguration(
+                StepPercent=settings.linear_step_percent,
+                StepBakeTimeInMinutes=settings.linear_step_bake_minutes,
+            ),
+            NoValue,
+        ),
+        LifecycleHooks=If(
+            this.progressive,
+            [
+                DeploymentLifecycleHook(
+                    HookTargetArn=GetAtt(release.gate, "Arn"),
+                    RoleArn=GetAtt(this.infrastructure_role, "Arn"),
+                    LifecycleStages=[GATE_STAGE],
+                    HookDetails=release.gate_details[spec.name],
+                )
+            ],
+            NoValue,
+        ),
+    )
+
+
 def add_service(t: Template, settings: Settings, spec: ServiceSpec, wiring: _Wiring) -> AppService:
     """One app service: its image tag and task counts, task definition and ECS service."""
     tag = _image_tag(t, spec)
@@ -274,15 +328,15 @@ def add_service(t: Template, settings: Settings, spec: ServiceSpec, wiring: _Wir
     max_tasks = _task_count(t, spec, "max", 8)
     task_definition = _task_definition(t, settings, spec, tag, wiring)
     compute, lb, fargate = wiring.compute, wiring.lb, wiring.compute.use_fargate
+    release = wiring.release.by_service[spec.name]
     ecs_service = t.add_resource(
         Service(
             logical_id(spec.name, "service"),
             Condition=SERVICES_ENABLED,
-            # The target group must be attached to the ALB before a service registers in it.
-            DependsOn=[
-                lb.listener_rules[spec.name].title,
-                compute.capacity_association.title,
-            ],
+            # A target group must be attached to the ALB before a service registers in it: the
+            # service names its deployment alarms, which come after both of its rules
+            # (generator/core/release.py), whatever the strategy.
+            DependsOn=[compute.capacity_association.title],
             Cluster=Ref(compute.cluster),
             TaskDefinition=Ref(task_definition),
             CapacityProviderStrategy=If(
@@ -308,14 +362,21 @@ def add_service(t: Template, settings: Settings, spec: ServiceSpec, wiring: _Wir
                     ContainerName=spec.name,
                     ContainerPort=settings.container_port,
                     TargetGroupArn=Ref(lb.target_groups[spec.name]),
+                    AdvancedConfiguration=If(
+                        release.progressive,
+                        AdvancedConfiguration(
+                            AlternateTargetGroupArn=Ref(lb.alternate_target_groups[spec.name]),
+                            ProductionListenerRule=Ref(lb.listener_rules[spec.name]),
+                            TestListenerRule=Ref(lb.test_rules[spec.name]),
+                            RoleArn=GetAtt(release.infrastructure_role, "Arn"),
+                        ),
+                        NoValue,
+                    ),
                 )
             ],
             HealthCheckGracePeriodSeconds=settings.health_check_grace_period,
-            DeploymentConfiguration=DeploymentConfiguration(
-                MinimumHealthyPercent=100,
-                MaximumPercent=200,
-                DeploymentCircuitBreaker=DeploymentCircuitBreaker(Enable=True, Rollback=True),
-            ),
+            DeploymentController=DeploymentController(Type="ECS"),
+            DeploymentConfiguration=_deployment(settings, spec, wiring.release),
             PlacementStrategies=If(
                 fargate,
                 NoValue,

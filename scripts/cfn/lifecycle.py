@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from graphlib import TopologicalSorter
 from typing import Any
 
+from scripts.cfn import sam
 from scripts.cfn.schemas import resource_schema
 from scripts.cfn.template import deployed, references
 
@@ -77,7 +78,7 @@ class Stack:
     def of(
         cls, template: Mapping[str, Any], parameters: Mapping[str, str], pseudo: Mapping[str, str]
     ) -> Stack:
-        shaped = deployed(template, parameters, pseudo)
+        shaped = deployed(sam.expand(template, parameters), parameters, pseudo)
         values = {**shaped["Parameters"], **pseudo}
         resources = {
             name: _with_parameters(resource, values)
@@ -222,6 +223,38 @@ def update_hazards(old: Stack, new: Stack) -> list[str]:
                         f"registers tasks in it: the API answers 503 in between "
                         f"(TargetType is create-only)"
                     )
+    hazards += _managed_rule_hazards(old, by_id)
+    return hazards
+
+
+def _managed_rules(stack: Stack, service: str) -> set[str]:
+    """The listener rules ECS moves traffic on for a service with a progressive strategy."""
+    rules: set[str] = set()
+    for balancer in stack.properties(service).get("LoadBalancers") or []:
+        advanced = balancer.get("AdvancedConfiguration") or {}
+        for key in ("ProductionListenerRule", "TestListenerRule"):
+            rules |= _ref_targets(advanced.get(key), stack) & set(stack.resources)
+    return rules
+
+
+def _managed_rule_hazards(old: Stack, by_id: dict[str, Operation]) -> list[str]:
+    """A rule ECS manages, changed by the stack: CloudFormation writes the rule's actions as the
+    template has them (weight 100 on the primary target group), but after a progressive
+    deployment ECS may serve from the alternate group, which the update would then leave
+    without traffic while the primary, with no task left, receives it all (aws-cdk#36649,
+    containers-roadmap#2853: ECS does not check the weights before its next shift)."""
+    hazards = []
+    for service in _services(old):
+        for rule in sorted(_managed_rules(old, service)):
+            op = by_id.get(rule)
+            if op is not None and op.action in ("Modify", "Replace"):
+                hazards.append(
+                    f"{rule} changes ({', '.join(op.changed) or op.action}) while ECS moves "
+                    f"{service}'s traffic on it: the update resets its weights to the primary "
+                    "target group, which may hold no task since the last deployment. Change it "
+                    "only while the primary group serves (make status shows which; each "
+                    "progressive release swaps them), see docs/releasing.md"
+                )
     return hazards
 
 

@@ -44,6 +44,7 @@ from scripts.deploy.events import (
     wait_for_stack,
 )
 from scripts.deploy.image import head_commit
+from scripts.deploy.package import package_functions
 from scripts.deploy.params import (
     CONFIG_DIR,
     ROOT,
@@ -150,6 +151,7 @@ def plan_stack(ctx: Context, stack: str, overrides: Mapping[str, str] | None = N
             name, parameters_of(current or {}), values, declared, _shown(config_file), ctx.env
         )
     s3 = ctx.clients("s3") if ctx.artifact_bucket else None
+    body = package_functions(body, template_path.parent, name, s3, ctx.artifact_bucket)
     template = prepare_template(body, name, s3, ctx.artifact_bucket, ctx.clients.region)
     ctx.console.print(
         f"Creating change set for {name} ({change_type}) from {template_path.name}"

@@ -16,13 +16,13 @@
 
 from __future__ import annotations
 
-import copy
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from generator import naming
+from scripts.cfn import sam
 from scripts.cfn.schemas import REFERENCE_REGION
 from scripts.cfn.template import UnsupportedTemplate, deployed, parse_template
 from scripts.deploy.params import resolve_values, stack_name
@@ -30,7 +30,6 @@ from scripts.deploy.rollout import SERVICES
 from scripts.diff.errors import DiffError
 from scripts.diff.sources import Config
 
-SAM_TRANSFORM = "AWS::Serverless-2016-10-31"
 ACCOUNT = "123456789012"
 # Set on the running stack by `make deploy-service`, never by config/<env>.json.
 DEPLOY_SET = frozenset(naming.image_tag_parameter(service) for service in SERVICES)
@@ -102,38 +101,10 @@ def given_parameters(
 
 def expand_sam(template: Mapping[str, Any], values: Mapping[str, str]) -> dict[str, Any]:
     """The template with the SAM transform applied (unchanged when it declares none)."""
-    transform = template.get("Transform")
-    if transform is None:
-        return dict(template)
-    transforms = transform if isinstance(transform, list) else [transform]
-    if transforms != [SAM_TRANSFORM]:
-        raise DiffError(
-            f"cannot expand the transform {transform!r} offline (only {SAM_TRANSFORM} can be)"
-        )
-    import boto3
-    from samtranslator.metrics.metrics import DummyMetricsPublisher, Metrics
-    from samtranslator.model.exceptions import InvalidDocumentException
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-
-    metrics = Metrics("todo-diff", DummyMetricsPublisher())
-    translator = Translator(
-        managed_policy_map={},
-        sam_parser=Parser(),
-        # The translator reads its region from a session; no credentials are needed or used.
-        boto_session=boto3.session.Session(region_name=REFERENCE_REGION),
-        metrics=metrics,
-    )
     try:
-        expanded: dict[str, Any] = translator.translate(
-            sam_template=copy.deepcopy(dict(template)), parameter_values=dict(values)
-        )
-    except InvalidDocumentException as err:
-        causes = "; ".join(str(cause) for cause in err.causes)
-        raise DiffError(f"the SAM transform rejects the template: {causes}") from err
-    finally:
-        metrics.publish()
-    return expanded
+        return sam.expand(template, values)
+    except UnsupportedTemplate as err:
+        raise DiffError(str(err)) from err
 
 
 _SUB_NAME = re.compile(r"\$\{([^}!][^}]*)\}")

@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from scripts.cfn import sam
 from scripts.cfn.schemas import resource_schema
 from scripts.cfn.template import Resolver, deployed, references
 from scripts.iam import actions
@@ -75,6 +76,7 @@ OWN_RESOURCE_TYPE: Mapping[str, tuple[str, str]] = {
     "AWS::IAM::Role": ("iam", "role"),
     "AWS::KMS::Alias": ("kms", "alias"),
     "AWS::KMS::Key": ("kms", "key"),
+    "AWS::Lambda::Function": ("lambda", "function"),
     "AWS::Logs::LogGroup": ("logs", "log-group"),
     "AWS::S3::Bucket": ("s3", "bucket"),
     "AWS::SNS::Topic": ("sns", "topic"),
@@ -94,6 +96,7 @@ NAME_PROPERTY: Mapping[str, str] = {
     "AWS::IAM::InstanceProfile": "InstanceProfileName",
     "AWS::IAM::ManagedPolicy": "ManagedPolicyName",
     "AWS::IAM::Role": "RoleName",
+    "AWS::Lambda::Function": "FunctionName",
     "AWS::KMS::Alias": "AliasName",
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::S3::Bucket": "BucketName",
@@ -118,6 +121,12 @@ class Deployment:
 
     def stack_name(self, layer: str) -> str:
         return f"{self.project}-{self.environment}-{layer}"
+
+    @property
+    def code_package(self) -> dict[str, str]:
+        """Where `make deploy` puts the functions' code: the CI stack's artifact bucket."""
+        bucket = f"{self.stack_name('ci')}-deployartifactbucket-{fake_id('artifacts')[:12]}"
+        return {"Bucket": bucket.lower(), "Key": f"{self.stack_name('core')}/code/0000.zip"}
 
     def pseudo(self, layer: str) -> dict[str, str]:
         return {
@@ -166,7 +175,8 @@ def load_stack(
     """The template as it deploys with `parameters` in `deployment`, its resources' identities
     worked out."""
     pseudo = deployment.pseudo(layer)
-    shaped = deployed(template, parameters, pseudo)
+    expanded = sam.expand(template, parameters, code=deployment.code_package)
+    shaped = deployed(expanded, parameters, pseudo)
     resolver = Resolver(shaped, shaped["Parameters"], pseudo)
     stack = SampleStack(shaped, layer, deployment, shaped["Resources"], resolver)
     for logical_id in stack.resources:

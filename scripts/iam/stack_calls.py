@@ -77,7 +77,15 @@ PASSED_ROLES: Mapping[str, Sequence[tuple[tuple[str, ...], str]]] = {
         (("LaunchTemplateData", "IamInstanceProfile", "Arn"), "ec2.amazonaws.com"),
     ),
     "AWS::EC2::FlowLog": ((("DeliverLogsPermissionArn",), "vpc-flow-logs.amazonaws.com"),),
+    "AWS::Lambda::Function": ((("Role",), "lambda.amazonaws.com"),),
+    # The infrastructure role ECS assumes to move ALB traffic and invoke lifecycle hooks.
+    "AWS::ECS::Service": (
+        (("LoadBalancers", "AdvancedConfiguration", "RoleArn"), "ecs.amazonaws.com"),
+        (("DeploymentConfiguration", "LifecycleHooks", "RoleArn"), "ecs.amazonaws.com"),
+    ),
 }
+# Where a function's create and update handlers read its code package (s3:GetObject*).
+CODE_READS = {"s3:GetObject", "s3:GetObjectVersion"}
 # iam:CreateServiceLinkedRole: the service whose role a type's handler may create.
 SERVICE_LINKED: Mapping[str, str] = {
     "AWS::ECS::Cluster": "ecs.amazonaws.com",
@@ -371,10 +379,8 @@ def _special_context(
     if action == "iam:PassRole":
         calls: list[Special] = []
         for path, service in PASSED_ROLES.get(rtype, ()):
-            value: Any = stack.resources[logical_id].get("Properties") or {}
-            for key in path:
-                value = value.get(key) if isinstance(value, dict) else None
-            for ref in dict.fromkeys(references(value) if value is not None else ()):
+            values = _at(stack.resources[logical_id].get("Properties") or {}, path)
+            for ref in dict.fromkeys(r for value in values for r in references(value)):
                 role = _role_behind(stack, ref)
                 if role is not None:
                     arn = resource_arn(stack, role)
@@ -383,6 +389,14 @@ def _special_context(
         return calls  # no role passed: PassRole is not called
     if rtype == "AWS::IAM::Role" and action in BOUNDED_ROLE_ACTIONS:
         return _bounded_role_calls(stack, logical_id, action, base)
+    if rtype == "AWS::Lambda::Function" and action in CODE_READS:
+        # The package `make deploy` uploaded (scripts/deploy/package.py).
+        code = (stack.resources[logical_id].get("Properties") or {}).get("Code") or {}
+        bucket, key = code.get("S3Bucket"), code.get("S3Key")
+        if not (isinstance(bucket, str) and isinstance(key, str)):
+            return None
+        arn = f"arn:{deployment.partition}:s3:::{bucket}/{key}"
+        return [(arn, {**base, "aws:RequestedRegion": deployment.region}, None)]
     if action == "iam:CreateServiceLinkedRole":
         service_name = SERVICE_LINKED.get(rtype)
         if service_name is None:
@@ -393,6 +407,17 @@ def _special_context(
         )
         return [(arn, {**base, "iam:AWSServiceName": service_name}, None)]
     return None
+
+
+def _at(value: Any, path: Sequence[str]) -> list[Any]:
+    """The values at `path` inside a property, through lists (every element) and mappings."""
+    if not path:
+        return [value]
+    if isinstance(value, list):
+        return [found for item in value for found in _at(item, path)]
+    if isinstance(value, dict) and path[0] in value:
+        return _at(value[path[0]], path[1:])
+    return []
 
 
 def _bounded_role_calls(

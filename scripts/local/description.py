@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.cfn.template import Deferred, Placeholder, Resolver, Text, UnsupportedTemplate
-from scripts.local.alb import Routing, read_routing
+from scripts.local.alb import Routing, lambda_targets, read_routing
 from scripts.local.apigateway import Api, read_api
 from scripts.local.cloudfront import SecurityHeaders, read_security_headers
 from scripts.local.resources import ACCOUNT_ID, CREATED_TYPES, REGION, Resources, read_resources
@@ -70,13 +70,20 @@ def describe(
     website_origin: str,
     website_template: Mapping[str, Any] | None = None,
     stack_name: str = STACK_NAME,
+    template_dir: Path | None = None,
 ) -> LocalDescription:
-    """Read the core template (and the website template's headers) into a description."""
+    """Read the core template (and the website template's headers) into a description.
+
+    `template_dir` is where the core template lives, which a function's CodeUri is relative to
+    (default: the templates/ directory beside `app_dir`)."""
     resolver = template_resolver(template, website_origin, stack_name)
     resources = read_resources(resolver)
     services = read_services(resolver, app_dir)
     api = read_api(resolver)
-    routing = read_routing(resolver, api.listener, {s.target_group: s.name for s in services})
+    functions = lambda_targets(resolver, template_dir or app_dir.parent / "templates")
+    routing = read_routing(
+        resolver, api.listener, {s.target_group: s.name for s in services}, functions
+    )
     pool, client = app_user_pool(api, resources, resolver.pseudo["AWS::Region"])
     headers = (
         read_security_headers(Resolver(website_template, {}, {}))

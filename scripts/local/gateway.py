@@ -30,7 +30,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
-from scripts.local.alb import FixedResponse, Routing
+from scripts.local.alb import FixedResponse, LambdaTarget, Routing
 from scripts.local.apigateway import Api, ApiRoute, Cors
 from scripts.local.authorizer import Claims, JwtVerifier, Unauthorized
 from scripts.local.processes import Log
@@ -202,6 +202,10 @@ class ApiGateway:
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _json(413, {"message": "Request Entity Too Large"})
         target = self.routing.route(request.path)
+        if isinstance(target, LambdaTarget):
+            target = target.answer(
+                request.method, request.path, request.args, dict(request.headers.items())
+            )
         if isinstance(target, FixedResponse):
             response = Response(target.body, status=target.status)
             response.headers["Content-Type"] = target.content_type

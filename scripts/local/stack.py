@@ -136,6 +136,7 @@ class LocalStack:
             app_dir=self.root / "app",
             website_origin=self.site_url,
             website_template=website,
+            template_dir=self.template_path.parent,
         )
 
     # --- public surface ------------------------------------------------------------------------

@@ -65,6 +65,22 @@ UNUSED_FEATURES: dict[tuple[str, str], str] = {
     ("AWS::ElasticLoadBalancingV2::ListenerRule", "cognito-idp:*"): (
         "no authenticate-cognito action"
     ),
+    ("AWS::Lambda::Function", "elasticfilesystem:*"): "no EFS file system mounted",
+    ("AWS::Lambda::Function", "s3files:*"): "no S3 file system mounted",
+    ("AWS::Lambda::Function", "kms:*"): (
+        "no customer-managed key for environment variables or code (the functions have no "
+        "environment variables)"
+    ),
+    ("AWS::Lambda::Function", "lambda:*CodeSigningConfig"): "no code signing configuration",
+    ("AWS::Lambda::Function", "lambda:GetLayerVersion"): "no layers: the code is stdlib-only",
+    ("AWS::Lambda::Function", "lambda:PassCapacityProvider"): (
+        "no Lambda managed instances capacity provider"
+    ),
+    ("AWS::Lambda::Function", "lambda:AssociateRuntimeAlias"): "no runtime alias",
+    ("AWS::Lambda::Function", "lambda:PublishVersion"): "no published versions or aliases",
+    ("AWS::Lambda::Function", "lambda:PutFunctionScalingConfig"): (
+        "no scaling configuration (managed instances only)"
+    ),
     ("AWS::Logs::LogGroup", "firehose:*"): "no subscription filter to Firehose",
     ("AWS::Logs::LogGroup", "logs:*IndexPolicy"): "no field index policy",
     ("AWS::Logs::LogGroup", "logs:DescribeIndexPolicies"): "no field index policy",

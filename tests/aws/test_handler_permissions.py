@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from scripts.cfn import sam
 from scripts.cfn.schemas import resource_schema
 from scripts.iam.policy import Policy
 from scripts.iam.stack_calls import StackCall, stack_calls
@@ -119,7 +120,11 @@ def test_every_exception_still_names_a_handler_permission(
     """A stale exception would hide the day the feature is used."""
     import fnmatch
 
-    used = {r["Type"] for name in ("core", "website") for r in rendered[name]["Resources"].values()}
+    used = {
+        r["Type"]
+        for name in ("core", "website")
+        for r in sam.expand(rendered[name], {})["Resources"].values()
+    }
     listed = {
         (t, action)
         for t in used

@@ -73,13 +73,14 @@ def test_stateful_resources_are_retained_by_a_delete(core: dict[str, Any]) -> No
 def test_a_direct_launch_type_switch_breaks_in_both_directions(
     core: dict[str, Any], before: str, after: str
 ) -> None:
-    """The association drops the provider the services still use, and the listener rules move to
-    the replaced target groups before the services do: refused by make changeset/deploy."""
+    """The association drops the provider the services still use, and the listener rules (the
+    production and the test rule of each service) move to the replaced target groups before the
+    services do: refused by make changeset/deploy."""
     hazards = update_hazards(stack(core, LaunchType=before), stack(core, LaunchType=after))
     dropped = [h for h in hazards if h.startswith("ClusterCapacityProviderAssociations drops")]
     empty = [h for h in hazards if "forwards to the replaced (empty)" in h]
     assert len(dropped) == 2, hazards  # both services
-    assert len(empty) == 2, hazards  # both listener rules
+    assert len(empty) == 4, hazards  # both rules of both services
 
 
 @pytest.mark.parametrize(("before", "after"), [("EC2", "FARGATE"), ("FARGATE", "EC2")])
@@ -118,3 +119,31 @@ def test_an_image_rollout_changes_only_the_service_and_its_task_definition(
         ("MainTaskDefinition", "Replace"),
         ("MainService", "Modify"),
     }
+
+
+def _progressive(**given: str) -> dict[str, str]:
+    return {
+        "LaunchType": "FARGATE",
+        "MainServiceDeploymentStrategy": "CANARY",
+        "FilesServiceDeploymentStrategy": "CANARY",
+        **given,
+    }
+
+
+def test_a_release_changes_no_rule_that_ecs_manages(core: dict[str, Any]) -> None:
+    """deploy-service's change set on a progressive service: the rules stay as ECS left them."""
+    old = stack(core, **_progressive())
+    assert update_hazards(old, stack(core, **_progressive(MainServiceImageTag="v2"))) == []
+
+
+def test_changing_a_rule_that_ecs_manages_is_a_hazard(core: dict[str, Any]) -> None:
+    """CloudFormation would write the template's weights over ECS's (aws-cdk#36649)."""
+    broken = copy.deepcopy(core)
+    conditions = broken["Resources"]["MainListenerRule"]["Properties"]["Conditions"]
+    conditions[0]["PathPatternConfig"]["Values"].append("/lists/*")
+    hazards = update_hazards(stack(core, **_progressive()), stack(broken, **_progressive()))
+    (hazard,) = hazards
+    assert hazard.startswith("MainListenerRule changes (Conditions) while ECS moves MainService")
+    # With ROLLING nothing moves the weights: the same change is safe.
+    rolling = {"LaunchType": "FARGATE"}
+    assert update_hazards(stack(core, **rolling), stack(broken, **rolling)) == []

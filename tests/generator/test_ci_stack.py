@@ -37,6 +37,8 @@ SERVICE_OF_TYPE = {
     "AWS::ApplicationAutoScaling": "application-autoscaling",
     "AWS::ApiGatewayV2": "apigateway",
     "AWS::Serverless::HttpApi": "apigateway",
+    "AWS::Serverless::Function": "lambda",
+    "AWS::Lambda": "lambda",
     "AWS::Cognito": "cognito-idp",
     "AWS::DynamoDB": "dynamodb",
     "AWS::S3": "s3",
@@ -228,12 +230,20 @@ def test_execution_role_is_for_cloudformation_of_this_account_only(
     }
 
 
+ARTIFACT_OBJECTS = ":s3:::todo-${Environment}-ci-deployartifactbucket-*/*"
+
+
 def test_execution_role_cannot_reach_the_ci_stack_itself(template: dict[str, Any]) -> None:
-    """Every named resource pattern is one of the project stacks', never todo-<env>-ci's; an
-    allow on `*` is confined to a region (tests/aws check what each confinement admits)."""
+    """Every named resource pattern is one of the project stacks', never todo-<env>-ci's (but for
+    reading the functions' code packages from its artifact bucket); an allow on `*` is confined
+    to a region (tests/aws check what each confinement admits)."""
     for statement in statements(role(template, "CloudFormationExecutionRole"), template):
         for resource in statement["Resource"]:
             text = resource if isinstance(resource, str) else resource["Fn::Sub"]
+            if text.endswith(ARTIFACT_OBJECTS):
+                # The functions' code packages, which Lambda reads as the caller.
+                assert set(statement["Action"]) == {"s3:GetObject", "s3:GetObjectVersion"}
+                continue
             if "todo-" in text:
                 assert re.search(r"todo-\$\{Environment\}-(core|website)", text), text
                 assert "todo-${Environment}-ci" not in text, text

@@ -35,9 +35,21 @@ EXPECTED_TASK_ACCESS: dict[str, dict[str, set[str]]] = {
         OWN_OBJECTS: {"s3:PutObject", "s3:GetObject", "s3:DeleteObject"},
     },
 }
-# Actions that AWS offers only on "*" (no resource-level permissions).
+# Actions that AWS offers only on "*" (no resource-level permissions), and the network-interface
+# calls of a function in a VPC, which Lambda checks its role for at CreateFunction on "*"
+# (AWSLambdaVPCAccessExecutionRole; the boundary keeps them in the environment).
 UNSCOPABLE = {
     "ecr:GetAuthorizationToken",
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "elasticloadbalancing:DescribeTargetHealth",
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
     "ssmmessages:CreateControlChannel",
     "ssmmessages:CreateDataChannel",
     "ssmmessages:OpenControlChannel",

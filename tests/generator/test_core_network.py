@@ -122,9 +122,14 @@ def test_load_balancer_is_internal_in_private_subnets(deployed: dict[str, Any]) 
 
 
 def test_the_request_path_is_a_chain_of_security_groups(deployed: dict[str, Any]) -> None:
-    """VPC link -> ALB -> container instance (dynamic ports) or Fargate task (container port)."""
+    """VPC link -> ALB -> container instance (dynamic ports) or Fargate task (container port);
+    the release gate reaches the ALB's test listener only."""
     assert sources_of(deployed, "VpcLinkSecurityGroup") == set()
-    assert sources_of(deployed, "LoadBalancerSecurityGroup") == {"VpcLinkSecurityGroup"}
+    assert sources_of(deployed, "ReleaseGateSecurityGroup") == set()
+    assert sources_of(deployed, "LoadBalancerSecurityGroup") == {
+        "VpcLinkSecurityGroup",
+        "ReleaseGateSecurityGroup",
+    }
     assert sources_of(deployed, "ContainerInstanceSecurityGroup") == {"LoadBalancerSecurityGroup"}
     assert sources_of(deployed, "TaskSecurityGroup") == {"LoadBalancerSecurityGroup"}
     lb_groups = {target(g) for g in props(deployed, "LoadBalancer")["SecurityGroups"]}
@@ -133,19 +138,24 @@ def test_the_request_path_is_a_chain_of_security_groups(deployed: dict[str, Any]
     assert {target(g) for g in vpc_link["SecurityGroupIds"]} == {"VpcLinkSecurityGroup"}
 
 
+LISTENER = (SETTINGS.alb_listener_port, SETTINGS.alb_listener_port)
+TEST_LISTENER = (SETTINGS.test_listener_port, SETTINGS.test_listener_port)
+
+
 @pytest.mark.parametrize(
     ("group", "ports"),
     [
-        ("LoadBalancerSecurityGroup", (SETTINGS.alb_listener_port, SETTINGS.alb_listener_port)),
-        ("ContainerInstanceSecurityGroup", SETTINGS.ephemeral_ports),
-        ("TaskSecurityGroup", (SETTINGS.container_port, SETTINGS.container_port)),
+        ("LoadBalancerSecurityGroup", [LISTENER, TEST_LISTENER]),
+        ("ContainerInstanceSecurityGroup", [SETTINGS.ephemeral_ports]),
+        ("TaskSecurityGroup", [(SETTINGS.container_port, SETTINGS.container_port)]),
     ],
 )
 def test_each_hop_opens_only_its_ports(
-    deployed: dict[str, Any], group: str, ports: tuple[int, int]
+    deployed: dict[str, Any], group: str, ports: list[tuple[int, int]]
 ) -> None:
     rules = [rule for g, rule in sg_ingress_rules(deployed) if g == group]
-    assert [(r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in rules] == [("tcp", *ports)]
+    opened = sorted((r["IpProtocol"], r["FromPort"], r["ToPort"]) for r in rules)
+    assert opened == sorted(("tcp", *p) for p in ports)
 
 
 def test_ec2_services_run_behind_the_container_instance_group(deployed: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from generator.config import Settings
+from hooks import not_found
 from tests.generator.conftest import props, resolve, resources, target
 
 SETTINGS = Settings()
@@ -55,14 +56,25 @@ def hardening_violations(template: dict[str, Any]) -> list[str]:
     return found
 
 
+def serving_group(action: dict[str, Any]) -> str | None:
+    """The target group a forward action sends traffic to (weight > 0)."""
+    if "TargetGroupArn" in action:
+        return target(action["TargetGroupArn"])
+    (group,) = [g for g in action["ForwardConfig"]["TargetGroups"] if g["Weight"] > 0]
+    return target(group["TargetGroupArn"])
+
+
 def service_chain(template: dict[str, Any]) -> dict[str, tuple[list[str], str]]:
-    """Follow listener rule -> target group -> ECS service -> task definition -> container."""
+    """Follow the production listener's rule -> target group -> ECS service -> task definition
+    -> container."""
     chain = {}
     services = resources(template, "AWS::ECS::Service")
     for rule in resources(template, "AWS::ElasticLoadBalancingV2::ListenerRule").values():
         p = rule["Properties"]
+        if target(p["ListenerArn"]) != "LoadBalancerListener":
+            continue
         (action,) = p["Actions"]
-        group = target(action["TargetGroupArn"])
+        group = serving_group(action)
         (condition,) = p["Conditions"]
         patterns = condition["PathPatternConfig"]["Values"]
         for service in services.values():
@@ -170,14 +182,23 @@ def test_listener_rules_route_files_before_main(core_template: dict[str, Any]) -
     }
 
 
-def test_listener_default_is_a_json_404(core_template: dict[str, Any]) -> None:
-    listener = props(core_template, "LoadBalancerListener")
-    (action,) = listener["DefaultActions"]
-    assert action["Type"] == "fixed-response"
-    response = action["FixedResponseConfig"]
-    assert response["StatusCode"] == "404"
-    assert response["ContentType"] == "application/json"
-    assert json.loads(response["MessageBody"])["error"]["code"] == "not_found"
+@pytest.mark.parametrize("listener", ["LoadBalancerListener", "LoadBalancerTestListener"])
+def test_listener_default_is_a_json_404(core_template: dict[str, Any], listener: str) -> None:
+    """Unmatched paths forward to the NotFoundFunction (a forward action, as progressive
+    deployments need), whose handler answers the JSON 404."""
+    (action,) = props(core_template, listener)["DefaultActions"]
+    assert action["Type"] == "forward"
+    group = props(core_template, str(target(action["TargetGroupArn"])))
+    assert group["TargetType"] == "lambda"
+    (function,) = group["Targets"]
+    assert target(function["Id"]) == "NotFoundFunction"
+    code = props(core_template, "NotFoundFunction")
+    module, handler = code["Handler"].split(".")
+    assert (module, handler) == ("not_found", "handler")
+    answer = not_found.handler({"path": "/nowhere"}, None)
+    assert answer["statusCode"] == 404
+    assert answer["headers"]["Content-Type"] == "application/json"
+    assert json.loads(answer["body"])["error"]["code"] == "not_found"
 
 
 def test_load_balancer_attributes(core_template: dict[str, Any]) -> None:
@@ -217,11 +238,14 @@ def test_service_deploys_safely(core_template: dict[str, Any], service: str) -> 
     assert deployment["MaximumPercent"] == 200
     assert deployment["DeploymentCircuitBreaker"] == {"Enable": True, "Rollback": True}
     assert p["HealthCheckGracePeriodSeconds"] > 0
-    # The listener rule attaches the target group to the ALB before the service registers.
-    assert (
-        f"{service.title()}ListenerRule"
-        in core_template["Resources"][f"{service.title()}Service"]["DependsOn"]
-    )
+    # Both rules attach the target groups to the ALB before the service registers: the service
+    # names its deployment alarms, which depend on the rules.
+    for alarm in deployment["Alarms"]["AlarmNames"]:
+        depends = core_template["Resources"][str(target(alarm))]["DependsOn"]
+        assert set(depends) == {
+            f"{service.title()}ListenerRule",
+            f"{service.title()}TestListenerRule",
+        }
 
 
 def test_launch_type_switches_networking_and_targets(deployed: dict[str, Any]) -> None:

@@ -6,6 +6,7 @@ reviewer sees every exception next to the resource it excuses. Every Dockerfile 
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import os
@@ -17,6 +18,7 @@ from typing import Any
 
 import pytest
 
+from scripts.cfn import sam
 from scripts.cfn.template import load_template
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -191,3 +193,47 @@ def test_hadolint_catches_a_bad_dockerfile(tmp_path: Path) -> None:
     )
     assert result.returncode != 0
     assert "DL3007" in result.stdout, result.stdout  # the `latest` tag
+
+
+# cfn-lint 1.58 no longer expands SAM: the functions would only be checked as AWS::Serverless::
+# Function. The expanded template (aws-sam-translator, scripts/cfn/sam.py) is linted too, next to
+# an expansion whose function names a runtime Lambda does not have.
+
+
+@functools.cache
+def _expanded_findings() -> dict[str, list[str]]:
+    template = load_template(ROOT / "templates" / "core.yaml")
+    broken = copy.deepcopy(template)
+    broken["Resources"]["ReleaseGateFunction"]["Properties"]["Runtime"] = "python2.0"
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = {}
+        for name, source in (("core", template), ("broken", broken)):
+            paths[name] = Path(tmp) / f"{name}.expanded.json"
+            paths[name].write_text(json.dumps(sam.expand(source, {"Environment": "dev"})))
+        lint = subprocess.run(
+            [str(CFN_LINT), "--include-checks", "I", "--format", "parseable", "--"]
+            + [str(p) for p in paths.values()],
+            capture_output=True,
+            text=True,
+            cwd=ROOT,
+            check=False,
+        )
+    assert lint.returncode in (0, 2, 4, 6, 8, 10, 12, 14), f"cfn-lint crashed:\n{lint.stderr}"
+    found: dict[str, list[str]] = {name: [] for name in paths}
+    for line in lint.stdout.splitlines():
+        for name, path in paths.items():
+            if line.startswith(str(path)):
+                found[name].append(line)
+    return found
+
+
+def test_cfn_lint_reports_nothing_on_the_expanded_sam_template() -> None:
+    findings = _expanded_findings()["core"]
+    assert not findings, "cfn-lint -c I on core.yaml after the SAM transform:\n" + "\n".join(
+        findings
+    )
+
+
+def test_the_expanded_lint_catches_a_bad_function() -> None:
+    findings = _expanded_findings()["broken"]
+    assert any("ReleaseGateFunction" in line or "python2.0" in line for line in findings), findings

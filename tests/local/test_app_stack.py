@@ -6,7 +6,7 @@ import requests
 
 from scripts.cfn.template import load_template
 from scripts.local import LocalStack, Log, Ports, describe, sign_up
-from scripts.local.alb import FixedResponse, Forward
+from scripts.local.alb import FixedResponse, Forward, LambdaTarget
 from tests.local.conftest import ROOT, group_alive
 
 
@@ -27,9 +27,14 @@ def test_the_templates_listener_rules_send_files_paths_to_the_files_service() ->
         ("/todos/t/files/f", "files"),
     ]:
         assert routing.route(path) == Forward(service), path
+    # Unmatched paths forward to the NotFoundFunction, run here from hooks/ as the ALB runs it.
     default = routing.route("/other")
-    assert isinstance(default, FixedResponse)
-    assert default.status == 404
+    assert isinstance(default, LambdaTarget)
+    answer = default.answer("GET", "/other", {}, {})
+    assert isinstance(answer, FixedResponse)
+    assert answer.status == 404
+    assert answer.content_type == "application/json"
+    assert '"not_found"' in answer.body
     assert all(route.authorizer is not None for route in api.routes)
 
 

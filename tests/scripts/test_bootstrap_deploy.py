@@ -50,7 +50,13 @@ def plan_core(describe: dict[str, Any] | None, change_type: str) -> list[dict[st
         fakes.not_found(cfn_stub, CORE)
     else:
         cfn_stub.add_response("describe_stacks", describe, {"StackName": CORE})
-    # templates/core.yaml is over the TemplateBody limit: it goes through the artifact bucket.
+    # The functions' code goes to the artifact bucket first (scripts/deploy/package.py) ...
+    s3_stub.add_response(
+        "put_object",
+        {"ETag": '"1"'},
+        {"Bucket": BUCKET, "Key": ANY, "Body": ANY, "ContentType": "application/zip"},
+    )
+    # ... and templates/core.yaml is over the TemplateBody limit: it goes there too.
     s3_stub.add_response(
         "put_object",
         {"ETag": '"0"'},
@@ -116,6 +122,7 @@ def test_a_stack_left_in_review_is_still_created_without_previous_values() -> No
 def test_a_later_core_deploy_keeps_the_rolled_out_tags() -> None:
     current = {key: str(spec.get("Default", "x")) for key, spec in declared().items()}
     current |= {"MainServiceImageTag": NEW_TAG, "FilesServiceImageTag": "bootstrap"}
+    current |= {"LaunchType": load_config("dev", CONFIG_DIR)["core"]["LaunchType"]}
     parameters = plan_core(fakes.stack(CORE, "UPDATE_COMPLETE", parameters=current), "UPDATE")
     by_key = {p["ParameterKey"]: p for p in parameters}
     for key in IMAGE_TAGS:

@@ -207,13 +207,13 @@ def test_the_committed_config_and_template_name_config_dev_json(
     monkeypatch.setenv("COLUMNS", "400")
     template: dict[str, Any] = load_template(TEMPLATES_DIR / "core.yaml")
     dev = json.loads((CONFIG_DIR / "dev.json").read_text())["core"]
-    assert (dev["LaunchType"], dev["ServicesEnabled"]) == ("EC2", "true")
-    parameters = parameter_values(template, core_parameters())
+    assert (dev["LaunchType"], dev["ServicesEnabled"]) == ("FARGATE", "true")
+    parameters = parameter_values(template, core_parameters(LaunchType="FARGATE"))
     cfn, stub = fakes.stubbed("cloudformation")
     live(stub, parameters)
     out, _ = fakes.console()
     code = cli.main(
-        ["deploy", "--stack", "core", "--env", "dev", "--parameter", "LaunchType=FARGATE"],
+        ["deploy", "--stack", "core", "--env", "dev", "--parameter", "LaunchType=EC2"],
         clients=AwsClients(cloudformation=cfn),
         console=out,
     )
@@ -221,6 +221,6 @@ def test_the_committed_config_and_template_name_config_dev_json(
     error = capsys.readouterr().err
     assert code == 2
     assert (
-        "stack todo-dev-core runs LaunchType EC2; this deploy would switch it to FARGATE" in error
+        "stack todo-dev-core runs LaunchType FARGATE; this deploy would switch it to EC2" in error
     )
     assert 'in config/dev.json, under "core", set "ServicesEnabled": "false"' in error

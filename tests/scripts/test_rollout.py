@@ -33,7 +33,7 @@ TG = (
 NEW_TAG = "4f9c2b7e1d3a5c6b8e0f2a4c6e8b0d1f3a5c7e9b"
 PARAMETERS = {
     "FilesServiceImageTag": "0123abc",
-    "LaunchType": "EC2",
+    "LaunchType": "FARGATE",
     "MainServiceImageTag": "0123abc",
     "WebsiteOrigin": "https://d111111abcdef8.cloudfront.net",
 }

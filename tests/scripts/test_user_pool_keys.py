@@ -174,6 +174,12 @@ def plan(
         fakes.stack(stack, "UPDATE_COMPLETE", parameters=current, outputs=outputs),
         {"StackName": stack},
     )
+    # The core template's functions are packaged first (scripts/deploy/package.py).
+    s3_stub.add_response(
+        "put_object",
+        {"ETag": '"1"'},
+        {"Bucket": "b", "Key": ANY, "Body": ANY, "ContentType": "application/zip"},
+    )
     s3_stub.add_response(
         "put_object",
         {"ETag": '"0"'},
