@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import boto3
+import botocore.session
 from botocore.config import Config
 
+from common.attribute_values import ParserFactory
 from common.config import Settings
 
 _calls: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar(
@@ -41,7 +43,10 @@ class Clients:
 
 
 def make_clients(settings: Settings) -> Clients:
-    session = boto3.session.Session(region_name=settings.region)
+    core = botocore.session.get_session()
+    # DynamoDB's item attributes parsed without botocore's per-member walk (attribute_values.py).
+    core.register_component("response_parser_factory", ParserFactory())
+    session = boto3.session.Session(botocore_session=core, region_name=settings.region)
     base = Config(
         retries={"mode": "standard", "max_attempts": settings.aws_max_attempts},
         connect_timeout=settings.aws_connect_timeout,
