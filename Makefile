@@ -114,6 +114,10 @@ destroy: $(VENV)/.installed ## Delete ENV's website and core stacks, listing wha
 status: $(VENV)/.installed ## Stacks, services running/desired and target health: ENV=…
 	$(PY) -m scripts.deploy status --env $(ENV)
 
+.PHONY: exec
+exec: $(VENV)/.installed ## Shell into a running task through ECS Exec, every session logged: SERVICE=main|files ENV=… [CMD='…']
+	$(PY) -m scripts.deploy exec --service $(SERVICE) --env $(ENV) $(if $(CMD),--command '$(CMD)')
+
 .PHONY: logs
 logs: $(VENV)/.installed ## Tail a service's CloudWatch logs: SERVICE=main|files ENV=…
 	$(PY) -m scripts.deploy logs --service $(SERVICE) --env $(ENV)

@@ -819,7 +819,7 @@ def boundary_policy(settings: Settings) -> Policy:
             Statement(
                 Sid="WriteLogsOfThisEnvironment",
                 Effect=Allow,
-                Action=_actions("logs", ("CreateLogStream", "PutLogEvents")),
+                Action=_actions("logs", ("CreateLogStream", "DescribeLogStreams", "PutLogEvents")),
                 Resource=[_arn(f"logs:{in_env}:log-group:{core}-*")],
             ),
             Statement(
@@ -880,7 +880,8 @@ def boundary_policy(settings: Settings) -> Policy:
             ),
             # No resource-level permissions exist for these (Service Authorization Reference):
             # the registry login, the ECS agent's endpoint discovery, EC2 and Elastic Load
-            # Balancing reads, and the Session Manager channels of the SSM agent and ECS Exec.
+            # Balancing reads, ECS Exec's log group lookup, and the Session Manager channels of
+            # the SSM agent and ECS Exec.
             Statement(
                 Sid="CallsWithoutResourceScope",
                 Effect=Allow,
@@ -899,6 +900,7 @@ def boundary_policy(settings: Settings) -> Policy:
                             "DescribeTargetHealth",
                         ),
                     ),
+                    Action("logs", "DescribeLogGroups"),  # ECS Exec finds its session log
                     *_actions(
                         "ssmmessages",
                         (

@@ -45,7 +45,7 @@ def build(settings: Settings) -> Template:
     registry = add_registry(t, settings, encryption)
     logs = add_logs(t, settings, encryption)
     iam = add_iam(t, settings, environment, encryption, data, registry, logs)
-    compute = add_compute(t, settings, environment, network, security, iam)
+    compute = add_compute(t, settings, environment, network, security, iam, logs)
     add_endpoints(t, settings, network, security, data, registry, logs, iam, compute)
     functions = add_functions(t, settings, environment, encryption, network, security)
     lb = add_loadbalancer(t, settings, network, security, data, compute, functions)

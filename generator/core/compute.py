@@ -25,7 +25,10 @@ from troposphere.ecs import (
     CapacityProviderStrategy,
     Cluster,
     ClusterCapacityProviderAssociations,
+    ClusterConfiguration,
     ClusterSetting,
+    ExecuteCommandConfiguration,
+    ExecuteCommandLogConfiguration,
     ManagedScaling,
 )
 
@@ -33,6 +36,7 @@ from generator.common import add_output
 from generator.config import Settings
 from generator.core.environment import Environment
 from generator.core.iam import Iam
+from generator.core.logs import Logs
 from generator.core.network import Network
 from generator.core.security import Security
 
@@ -58,6 +62,7 @@ def add_compute(
     network: Network,
     security: Security,
     iam: Iam,
+    logs: Logs,
 ) -> Compute:
     launch_type = t.add_parameter(
         Parameter(
@@ -110,6 +115,19 @@ def add_compute(
         Cluster(
             "Cluster",
             ClusterSettings=[ClusterSetting(Name="containerInsights", Value="enabled")],
+            # Every ECS Exec session, its commands and their output, to a log group encrypted
+            # with the data key; with CloudWatchEncryptionEnabled the exec agent writes only to
+            # an encrypted group ("Logging and auditing using ECS Exec", ECS Developer Guide).
+            # EnableExec decides whether a session can start at all (generator/core/iam.py).
+            Configuration=ClusterConfiguration(
+                ExecuteCommandConfiguration=ExecuteCommandConfiguration(
+                    Logging="OVERRIDE",
+                    LogConfiguration=ExecuteCommandLogConfiguration(
+                        CloudWatchLogGroupName=Ref(logs.exec_sessions),
+                        CloudWatchEncryptionEnabled=True,
+                    ),
+                )
+            ),
         )
     )
 

@@ -121,6 +121,13 @@ def _log_writes(targets: _Targets) -> list[Statement]:
             [logs.CreateLogStream, logs.PutLogEvents],
             [GetAtt(group, "Arn") for group in targets.logs.services.values()],
         ),
+        # ECS Exec's session log: the exec agent finds the group, then writes its stream.
+        _allow("FindTheSessionLogGroup", [logs.DescribeLogGroups], ["*"]),
+        _allow(
+            "WriteTheSessionLog",
+            [logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents],
+            [GetAtt(targets.logs.exec_sessions, "Arn")],
+        ),
     ]
 
 

@@ -88,13 +88,15 @@ def _task_statements(
     return statements
 
 
-def _exec_policy() -> Policy:
-    """ECS Exec's Session Manager channels ("Using ECS Exec", IAM permissions required).
+def _exec_policy(logs_: Logs) -> Policy:
+    """ECS Exec's Session Manager channels and its session log ("Monitor Amazon ECS containers
+    with ECS Exec", IAM permissions required, and "Logging and auditing using ECS Exec").
 
-    These four actions have no resource-level permissions, so the statement names `*`.
+    The channels and DescribeLogGroups have no resource-level permissions, so those name `*`;
+    the exec agent checks that the log group is encrypted (DescribeLogGroups) before it writes.
     """
     return Policy(
-        PolicyName="ecs-exec-session-channels",
+        PolicyName="ecs-exec-sessions",
         PolicyDocument=PolicyDocument(
             Version="2012-10-17",
             Statement=[
@@ -108,7 +110,19 @@ def _exec_policy() -> Policy:
                         ssmmessages.OpenDataChannel,
                     ],
                     Resource=["*"],
-                )
+                ),
+                Statement(
+                    Sid="FindTheSessionLogGroup",
+                    Effect=Allow,
+                    Action=[logs.DescribeLogGroups],
+                    Resource=["*"],
+                ),
+                Statement(
+                    Sid="WriteTheSessionLog",
+                    Effect=Allow,
+                    Action=[logs.CreateLogStream, logs.DescribeLogStreams, logs.PutLogEvents],
+                    Resource=[GetAtt(logs_.exec_sessions, "Arn")],
+                ),
             ],
         ),
     )
@@ -216,7 +230,7 @@ def add_iam(
                             Statement=_task_statements(settings, service.access, data, encryption),
                         ),
                     ),
-                    If(exec_enabled, _exec_policy(), NoValue),
+                    If(exec_enabled, _exec_policy(logs_), NoValue),
                 ],
             )
         )

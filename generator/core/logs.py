@@ -1,7 +1,9 @@
 """Logs layer: the log groups, created early because the IAM, services and API layers write to them.
 
 Each is encrypted with the stack's key and kept when the stack goes (its events still expire
-after the retention period).
+after the retention period). `exec_sessions` receives every ECS Exec session, its commands and
+their output (the cluster's ExecuteCommandConfiguration, generator/core/compute.py): CloudTrail
+records only that a session started.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from generator.naming import logical_id
 class Logs:
     services: dict[str, LogGroup]  # service name -> log group
     api_access: LogGroup
+    exec_sessions: LogGroup
 
 
 def add_logs(t: Template, settings: Settings, encryption: Encryption) -> Logs:
@@ -41,4 +44,15 @@ def add_logs(t: Template, settings: Settings, encryption: Encryption) -> Logs:
         add_output(
             t, logical_id(name, "log-group-name"), Ref(group), f"Log group of the {name} service"
         )
-    return Logs(services=services, api_access=log_group("HttpApiAccessLogGroup"))
+    exec_sessions = log_group("ExecSessionLogGroup")
+    add_output(
+        t,
+        "ExecSessionLogGroupName",
+        Ref(exec_sessions),
+        "Log group of every ECS Exec session (commands and output)",
+    )
+    return Logs(
+        services=services,
+        api_access=log_group("HttpApiAccessLogGroup"),
+        exec_sessions=exec_sessions,
+    )

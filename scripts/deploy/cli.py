@@ -13,6 +13,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError, NoRegionError
 from rich.console import Console
 
+from scripts.deploy import exec as exec_verb
 from scripts.deploy import logs as logs_verb
 from scripts.deploy import website
 from scripts.deploy.aws import AwsClients
@@ -25,7 +26,8 @@ from scripts.deploy.status import run_status
 
 EXIT_CODES = """exit codes: 0 done or nothing to change; 1 deployment, rollout or delete failed;
 2 bad input (config, missing output, missing artifact bucket, AWS credentials, a LaunchType
-switch while the services exist); 3 data loss refused, or a load balancer's deletion protection
+switch while the services exist; exec without session-manager-plugin, with exec off, or with no
+task running the exec agent); 3 data loss refused, or a load balancer's deletion protection
 without --disable-deletion-protection; 4 approval required or declined; 5 dirty tree or invalid
 image tag; 6 docker missing; 130 interrupted (Ctrl-C: what AWS already started goes on)."""
 
@@ -129,6 +131,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     add("publish-website", "Upload website/ with config.js and invalidate CloudFront")
     add("status", "Show stacks, services and target health")
+    sub = add(
+        "exec",
+        "Open an ECS Exec session (a shell, or one command) in a running task of a service; "
+        "needs session-manager-plugin and EnableExec=true; every session is logged",
+    )
+    sub.add_argument("--service", required=True, choices=SERVICES)
+    sub.add_argument(
+        "--command",
+        default=exec_verb.DEFAULT_COMMAND,
+        help=f"what to run in the container (default {exec_verb.DEFAULT_COMMAND})",
+    )
     sub = add("logs", "Print a service's CloudWatch logs")
     sub.add_argument("--service", required=True, choices=SERVICES)
     sub.add_argument("--since", default="10m", help="how far back, e.g. 30s, 10m, 2h (default 10m)")
@@ -196,6 +209,22 @@ def run(args: argparse.Namespace, clients: AwsClients, console: Console) -> None
         )
     elif args.verb == "status":
         run_status(clients, console, args.env)
+    elif args.verb == "exec":
+        core = stack_name(args.env, "core")
+        ref = ServiceRef.from_outputs(
+            args.service, stack_outputs(clients("cloudformation"), core), core
+        )
+        code = exec_verb.open_session(
+            clients("ecs"),
+            console,
+            cluster=ref.cluster,
+            service=ref.name,
+            container=ref.container,
+            command=args.command,
+            profile=os.environ.get("AWS_PROFILE", ""),
+        )
+        if code != 0:
+            raise exec_verb.SessionEnded(f"the session ended with exit code {code}", code)
     elif args.verb == "logs":
         core = stack_name(args.env, "core")
         outputs = stack_outputs(clients("cloudformation"), core)

@@ -336,3 +336,29 @@ def test_the_blast_radius_check_fails_without_the_tag_condition(
         and allowed(role, call.request).allowed
     }
     assert any("todo-prod-core/Vpc (AWS::EC2::VPC) delete: ec2:DeleteVpc" in c for c in changed)
+
+
+def _exec_log_stream(environment: str) -> str:
+    group = generated_name(f"todo-{environment}-core", "ExecSessionLogGroup", "AWS::Logs::LogGroup")
+    return f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{group}:log-stream:ecs-execute-command-1"
+
+
+@pytest.mark.parametrize("role", ["MainTaskRole", "FilesTaskRole"])
+def test_exec_sessions_are_logged_within_the_boundary_and_only_with_exec_on(role: str) -> None:
+    """With EnableExec the task roles open the session channels and write the session log, on
+    their own environment's log group only: the boundary allows what ECS Exec's logging needs
+    ("Logging and auditing using ECS Exec")."""
+    on = core_roles("dev", EnableExec="true")[role]
+    off = core_roles("dev", EnableExec="false")[role]
+    own = Request("logs:PutLogEvents", _exec_log_stream("dev"), IN_REGION)
+    requests = [
+        own,
+        Request("logs:CreateLogStream", own.resource, IN_REGION),
+        Request("logs:DescribeLogGroups", "*", IN_REGION),
+        Request("ssmmessages:OpenDataChannel", "*", IN_REGION),
+    ]
+    for request in requests:
+        assert allowed(on, request).allowed, request
+        assert not allowed(off, request).allowed, request
+    other = Request("logs:PutLogEvents", _exec_log_stream("prod"), IN_REGION)
+    assert not allowed(on, other).allowed

@@ -50,12 +50,15 @@ UNSCOPABLE = {
     "ec2:DeleteNetworkInterface",
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
+    "logs:DescribeLogGroups",
     "ssmmessages:CreateControlChannel",
     "ssmmessages:CreateDataChannel",
     "ssmmessages:OpenControlChannel",
     "ssmmessages:OpenDataChannel",
 }
-ECS_EXEC = {a for a in UNSCOPABLE if a.startswith("ssmmessages:")}
+ECS_EXEC = {a for a in UNSCOPABLE if a.startswith(("ssmmessages:", "logs:"))}
+# ECS Exec's session log ("Logging and auditing using ECS Exec"), on the exec log group only.
+EXEC_LOG = {"logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"}
 
 
 def identity_statements(template: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
@@ -135,11 +138,13 @@ def test_task_role_grants_exactly_what_the_service_calls(
     with_exec: dict[str, Any], service: str
 ) -> None:
     access = task_access(with_exec, service)
-    data_access = {k: v for k, v in access.items() if k not in {"DataKey", "*"}}
+    exec_log = "ExecSessionLogGroup"
+    data_access = {k: v for k, v in access.items() if k not in {"DataKey", "*", exec_log}}
     assert data_access == EXPECTED_TASK_ACCESS[service]
     exec_on = with_exec["Parameters"]["EnableExec"] == "true"
-    # ECS Exec's channels, only where exec is on, and nothing else on "*".
+    # ECS Exec's channels and session log, only where exec is on, and nothing else on "*".
     assert access.get("*", set()) == (ECS_EXEC if exec_on else set())
+    assert access.get(exec_log, set()) == (EXEC_LOG if exec_on else set())
 
 
 @pytest.mark.parametrize("service", sorted(EXPECTED_TASK_ACCESS))
@@ -212,3 +217,20 @@ def test_container_instances_get_the_ecs_agent_and_session_manager(
     assert "Policies" not in role
     (profile,) = resources(core_template, "AWS::IAM::InstanceProfile").values()
     assert [target(r) for r in profile["Properties"]["Roles"]] == ["ContainerInstanceRole"]
+
+
+def test_every_exec_session_is_logged_to_an_encrypted_log_group(
+    core_template: dict[str, Any],
+) -> None:
+    """CloudTrail records only that a session started; the cluster sends its commands and output
+    to a log group encrypted with the data key, kept when the stack goes."""
+    config = props(core_template, "Cluster")["Configuration"]["ExecuteCommandConfiguration"]
+    assert config["Logging"] == "OVERRIDE"
+    log = config["LogConfiguration"]
+    assert log["CloudWatchEncryptionEnabled"] is True
+    assert target(log["CloudWatchLogGroupName"]) == "ExecSessionLogGroup"
+    assert "S3BucketName" not in log
+    group = core_template["Resources"]["ExecSessionLogGroup"]
+    assert target(group["Properties"]["KmsKeyId"]) == "DataKey"
+    assert group["DeletionPolicy"] == group["UpdateReplacePolicy"] == "Retain"
+    assert "Condition" not in group  # kept through exec off and on again
