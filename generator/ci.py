@@ -413,6 +413,11 @@ def deploy_policy(
                     ecs.DescribeTasks,
                     ecs.ListTasks,
                     ecs.DescribeTaskDefinition,
+                    # deploy-service follows ECS's deployments; rollback finds the last healthy
+                    # revision's image (scripts/deploy/follow.py, rollback.py).
+                    ecs.ListServiceDeployments,
+                    ecs.DescribeServiceDeployments,
+                    ecs.DescribeServiceRevisions,
                     elasticloadbalancing.DescribeTargetHealth,
                     elasticloadbalancing.DescribeTargetGroups,
                     elasticloadbalancing.DescribeLoadBalancers,

@@ -1,17 +1,20 @@
 """The `deploy-service` verb: push an image (or take one already in ECR with --image-tag),
-change one image-tag parameter, watch ECS.
+change one image-tag parameter, follow the deployment ECS runs.
 
 CloudFormation stays the single source of truth: the new tag goes in through a change set on
-the core stack (its template and every other parameter unchanged). CloudFormation reporting
-UPDATE_COMPLETE is not the end: the ECS deployment is watched until the PRIMARY deployment
-runs the new task definition with every task healthy, and a circuit-breaker rollback is a
-failure even when the stack update succeeded.
+the core stack (its template and every other parameter unchanged). While CloudFormation applies
+it, the deployment ECS starts is followed stage by stage (scripts/deploy/follow.py: scale-up,
+test traffic, the release gate, production traffic with its weights, bake time, clean-up); a
+rollback names the deployment alarm, lifecycle hook or circuit breaker that caused it and is a
+failure even when the stack update succeeded. The end is the PRIMARY deployment running the new
+task definition with every task healthy.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +34,7 @@ from scripts.deploy.errors import (
     RolloutFailed,
 )
 from scripts.deploy.events import render_outputs
+from scripts.deploy.follow import Follower
 from scripts.deploy.params import (
     ROOT,
     describe_stack,
@@ -54,6 +58,7 @@ class ServiceRef:
     container: str
     target_group_arn: str | None
     log_group: str | None
+    gate_log_group: str | None = None  # the release gate's (progressive deployments)
 
     @classmethod
     def from_outputs(cls, service: str, outputs: dict[str, str], core: str) -> ServiceRef:
@@ -67,6 +72,7 @@ class ServiceRef:
             container=service,
             target_group_arn=outputs.get(naming.target_group_arn_output(service)),
             log_group=outputs.get(naming.log_group_name_output(service)),
+            gate_log_group=outputs.get(naming.GATE_LOG_GROUP_OUTPUT),
         )
 
 
@@ -301,6 +307,42 @@ def unexpected_changes(rows: Sequence[Row], service: str) -> list[str]:
     return [r.logical_id for r in rows if r.logical_id not in expected]
 
 
+def _execute_following(ctx: Context, change_set: Any, follower: Follower) -> Any:
+    """Execute the change set, following ECS's deployment between two polls of the stack.
+
+    When CloudFormation fails because ECS rolled the deployment back (it reports the circuit
+    breaker, or only that the service did not stabilize), the error names ECS's cause."""
+    try:
+        return execute(ctx, change_set, tick=follower.poll)
+    except RolloutFailed:
+        raise
+    except DeployFailed as exc:
+        reading = follower.poll() if follower.arn else follower.reading
+        if reading is not None and reading.cause:
+            raise RolloutFailed(f"{follower.failure()}\nCloudFormation: {exc}") from exc
+        raise
+
+
+def print_gate_log(
+    logs: Client, ref: ServiceRef, since: datetime, console: Console, limit: int = 20
+) -> None:
+    """The release gate's verdict: its log lines for this service since the deployment began."""
+    if not ref.gate_log_group:
+        return
+    try:
+        events = logs.filter_log_events(
+            logGroupName=ref.gate_log_group,
+            startTime=int(since.timestamp() * 1000),
+            filterPattern=f'"{ref.service}"',
+        )["events"]
+    except ClientError as exc:
+        console.print(f"could not read the release gate's log: {error_message(exc)}")
+        return
+    console.print(f"release gate ({ref.gate_log_group}), last {limit} lines for {ref.service}:")
+    for event in events[-limit:]:
+        console.print(f"  {event['message'].rstrip()}", markup=False, highlight=False)
+
+
 def run_deploy_service(
     ctx: Context,
     service: str,
@@ -375,12 +417,18 @@ def run_deploy_service(
         )
     approve(ctx, plan.change_set, auto_approve)
     ecs, elbv2, logs = ctx.clients("ecs"), ctx.clients("elbv2"), ctx.clients("logs")
+    since = ctx.now()
+    follower = Follower(ecs, ref.cluster, ref.name, service, ctx.console, since, ctx.clock)
     try:
-        result = execute(ctx, plan.change_set)
+        result = _execute_following(ctx, plan.change_set, follower)
+        expected = expected_task_definition(cfn, core, service)
+        follower.follow(
+            poll_seconds=ctx.poll_seconds, timeout_seconds=timeout_seconds, sleep=ctx.sleep
+        )
         watched = watch_rollout(
             ecs,
             ref,
-            expected_task_definition(cfn, core, service),
+            expected,
             ctx.console,
             poll_seconds=ctx.poll_seconds,
             timeout_seconds=timeout_seconds,
@@ -389,12 +437,14 @@ def run_deploy_service(
         )
     except DeployFailed:
         diagnose(ecs, elbv2, logs, ref, ctx.console)
+        if follower.reading is not None and "lifecycle hook" in (follower.reading.cause or ""):
+            print_gate_log(logs, ref, since, ctx.console)
         raise
     except KeyboardInterrupt:
         raise Interrupted(
             f"stopped watching ECS service {ref.name} in {ref.cluster}, but its deployment of "
-            f"{image_tag} goes on (the circuit breaker still rolls a failing one back). Follow it "
-            f"with `make status ENV={ctx.env}`"
+            f"{image_tag} goes on (the circuit breaker and the deployment alarms still roll a "
+            f"failing one back). Follow it with `make status ENV={ctx.env}`"
         ) from None
     render_outputs(ctx.console, result.stack)
     ctx.console.print(

@@ -324,11 +324,13 @@ def watch_operation(
     started: str,
     change_set: str | None = None,
     success: frozenset[str] = SUCCESS,
+    tick: Callable[[], object] | None = None,
 ) -> WaitResult:
     """Start a stack operation with `start()` and stream its events until it ends.
 
     The events that exist before it are not shown. A refused call raises DeployFailed with
-    `refused` and AWS's message; `started` is printed once the call is accepted.
+    `refused` and AWS's message; `started` is printed once the call is accepted. `tick` runs
+    between two polls of the stack (deploy-service follows the ECS deployment there).
     """
     cfn = ctx.clients("cloudformation")
     stream = EventStream(cfn, stack, stack_id=stack_id)
@@ -338,19 +340,27 @@ def watch_operation(
     except ClientError as exc:
         raise DeployFailed(f"stack {stack}: {refused}: {error_message(exc)}") from exc
     ctx.console.print(started)
+
+    def sleep(seconds: float) -> None:
+        if tick is not None:
+            tick()
+        ctx.sleep(seconds)
+
     return wait_for_stack(
         cfn,
         stream,
         ctx.console,
         poll_seconds=ctx.poll_seconds,
-        sleep=ctx.sleep,
+        sleep=sleep,
         clock=ctx.clock,
         change_set=change_set,
         success=success,
     )
 
 
-def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
+def execute(
+    ctx: Context, change_set: ChangeSet, tick: Callable[[], object] | None = None
+) -> WaitResult:
     cfn = ctx.clients("cloudformation")
 
     def start() -> object:
@@ -371,6 +381,7 @@ def execute(ctx: Context, change_set: ChangeSet) -> WaitResult:
             refused=f"change set {change_set.name} could not be executed",
             started=f"Executing change set {change_set.name} on {change_set.stack} ...",
             change_set=change_set.name,
+            tick=tick,
         )
     except KeyboardInterrupt:
         # Ctrl-C stops this command, not CloudFormation: say what is still running.

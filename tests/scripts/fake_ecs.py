@@ -1,7 +1,12 @@
 """A small stateful fake of the ECS, ELB and CloudWatch Logs calls that deploy-service makes.
 
-It answers in the shapes botocore returns and moves on by itself: each DescribeServices answers
-the service's next state (the last one repeats), as a deployment settles over successive polls.
+It answers in the shapes botocore returns and moves on by itself: each DescribeServices (and
+DescribeServiceDeployments) answers the service's next state (the last one repeats), as a
+deployment settles over successive polls.
+ListServiceDeployments and DescribeServiceDeployments answer the deployment of the task
+definition that the first state rolls out, read from the current state as ECS records it
+(COMPLETED is SUCCESSFUL; FAILED, or gone, is a circuit-breaker rollback). The stage-by-stage
+replays of progressive deployments are Stubber replays (tests/scripts/test_follow.py).
 Names it does not know are refused the way the services refuse them. What CloudFormation is
 sent, where the exact request matters, stays a botocore Stubber replay (tests/scripts/fakes.py).
 """
@@ -38,6 +43,69 @@ class FakeEcs:
     def _check_cluster(self, operation: str, cluster: str) -> None:
         if cluster != self.cluster:
             raise _error(operation, "ClusterNotFoundException", "Cluster not found.")
+
+    @property
+    def _current(self) -> dict[str, Any]:
+        return dict(self.states[min(self._polls, len(self.states) - 1)])
+
+    @property
+    def _deployment_arn(self) -> str:
+        arn = self.service_arn.replace(":service/", ":service-deployment/")
+        return f"{arn}/fake0deployment"
+
+    def list_service_deployments(
+        self, *, cluster: str, service: str, createdAt: dict[str, Any]
+    ) -> dict[str, Any]:
+        self.calls.append("list_service_deployments")
+        self._check_cluster("ListServiceDeployments", cluster)
+        if service not in (self.name, self.service_arn):
+            raise _error("ListServiceDeployments", "ServiceNotFoundException", "Not found.")
+        first = self.states[0]["deployments"][0]
+        return {
+            "serviceDeployments": [
+                {
+                    "serviceDeploymentArn": self._deployment_arn,
+                    "createdAt": first.get("createdAt"),
+                    "status": "PENDING",
+                }
+            ]
+        }
+
+    def describe_service_deployments(self, *, serviceDeploymentArns: list[str]) -> dict[str, Any]:
+        self.calls.append("describe_service_deployments")
+        if serviceDeploymentArns != [self._deployment_arn]:
+            return {"serviceDeployments": [], "failures": [{"reason": "MISSING"}]}
+        rolled_out = self.states[0]["deployments"][0]["taskDefinition"]
+        now = next(
+            (d for d in self._current["deployments"] if d["taskDefinition"] == rolled_out), None
+        )
+        self._polls += 1  # like DescribeServices: the deployment moves on between two looks
+        rollout = (now or {}).get("rolloutState", "FAILED")
+        status = {"COMPLETED": "SUCCESSFUL", "IN_PROGRESS": "IN_PROGRESS"}.get(
+            rollout, "ROLLBACK_SUCCESSFUL"
+        )
+        breaker = "TRIGGERED" if status == "ROLLBACK_SUCCESSFUL" else "MONITORING"
+        return {
+            "serviceDeployments": [
+                {
+                    "serviceDeploymentArn": self._deployment_arn,
+                    "status": status,
+                    "statusReason": (now or {}).get("rolloutStateReason", ""),
+                    "deploymentConfiguration": {"strategy": "ROLLING"},
+                    "targetServiceRevision": {
+                        "arn": f"{self.service_arn}/revision",
+                        "requestedTaskCount": (now or {}).get("desiredCount", 0),
+                        "runningTaskCount": (now or {}).get("runningCount", 0),
+                    },
+                    "deploymentCircuitBreaker": {
+                        "status": breaker,
+                        "failureCount": (now or {}).get("failedTasks", 0),
+                        "threshold": 3,
+                    },
+                }
+            ],
+            "failures": [],
+        }
 
     def describe_services(self, *, cluster: str, services: list[str]) -> dict[str, Any]:
         self.calls.append("describe_services")

@@ -161,9 +161,10 @@ def test_assess_a_rollout_out_of_bootstrap(deployments: list[dict[str, Any]], st
 
 
 def test_first_rollout_waits_until_auto_scaling_has_started_the_tasks(tmp_path: Path) -> None:
-    ecs = ecs_service(
-        *(service(at(desired, running)) for desired, running in ((0, 0), (2, 0), (2, 1), (2, 2)))
-    )
+    # ECS's deployment ends SUCCESSFUL at 0 tasks (first look); the service then waits for
+    # Application Auto Scaling to raise the count (the next four).
+    counts = ((0, 0), (0, 0), (2, 0), (2, 1), (2, 2))
+    ecs = ecs_service(*(service(at(desired, running)) for desired, running in counts))
     all_clients, stubs = clients(ecs)
     stub_stack_update(
         stubs["cloudformation"],
@@ -174,7 +175,10 @@ def test_first_rollout_waits_until_auto_scaling_has_started_the_tasks(tmp_path: 
     result = run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=pushed)
     for stub in stubs.values():
         stub.assert_no_pending_responses()
-    assert ecs.calls == ["describe_services"] * 4
+    assert (
+        ecs.calls
+        == ["list_service_deployments", "describe_service_deployments"] + ["describe_services"] * 4
+    )
     assert [tag for _, tag in pushed.calls] == [NEW_TAG]
     # Every snapshot was read: a COMPLETED deployment of 0 tasks did not end the watch.
     assert result["deployments"][0]["runningCount"] == 2

@@ -108,12 +108,22 @@ def stub_stack_update(
     task_definition_readable: bool = True,
 ) -> None:
     """Everything CloudFormation does: only MainServiceImageTag changes, UPDATE_COMPLETE."""
+    stub_plan(cfn_stub, extra, current)
+    stub_execution(cfn_stub, current, task_definition_readable=task_definition_readable)
+
+
+def stub_plan(
+    cfn_stub: Any,
+    extra: tuple[dict[str, Any], ...] = (),
+    current: dict[str, str] = PARAMETERS,
+    outputs: dict[str, str] = OUTPUTS,
+) -> None:
+    """The change set that changes only MainServiceImageTag, created and described."""
     cfn_stub.add_response(
         "describe_stacks",
-        fakes.stack(CORE, "UPDATE_COMPLETE", parameters=current, outputs=OUTPUTS),
+        fakes.stack(CORE, "UPDATE_COMPLETE", parameters=current, outputs=outputs),
         {"StackName": CORE},
     )
-    cs_id = fakes.change_set_id(NAME)
     changes = [
         fakes.change(
             "Modify",
@@ -148,6 +158,13 @@ def stub_stack_update(
         Description=f"main service image {NEW_TAG} from commit abc1234def5678",
         Tags=stack_tags("dev"),
     )
+
+
+def stub_execution(
+    cfn_stub: Any, current: dict[str, str] = PARAMETERS, *, task_definition_readable: bool = True
+) -> None:
+    """The change set executed; the stack reaches UPDATE_COMPLETE at the first look."""
+    cs_id = fakes.change_set_id(NAME)
     stack_type = "AWS::CloudFormation::Stack"
     before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -3600)
     cfn_stub.add_response("describe_stack_events", {"StackEvents": [before]})
@@ -353,10 +370,12 @@ def test_circuit_breaker_rollback_after_update_complete_fails_with_a_diagnosis(
         run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=pushed)
     for stub in stubs.values():
         stub.assert_no_pending_responses()
-    # two polls, then the diagnosis reads events, stopped tasks, their definition and its logs
+    # the deployment found and read twice (it rolls back), then the diagnosis reads events,
+    # stopped tasks, their definition and its logs
     assert ecs.calls == [
-        "describe_services",
-        "describe_services",
+        "list_service_deployments",
+        "describe_service_deployments",
+        "describe_service_deployments",
         "describe_services",
         "list_tasks",
         "describe_tasks",
@@ -401,7 +420,13 @@ def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> N
     assert result["deployments"][0]["taskDefinition"] == TD_NEW
     assert f"runs {NEW_TAG}: 2/2 tasks" in out.getvalue()
     assert "also changes ContainerInstanceLaunchTemplate" in out.getvalue()
-    assert ecs.calls == ["describe_services", "describe_services"]  # no diagnosis
+    # The deployment followed to SUCCESSFUL, then the service's steady state: no diagnosis.
+    assert ecs.calls == [
+        "list_service_deployments",
+        "describe_service_deployments",
+        "describe_service_deployments",
+        "describe_services",
+    ]
 
 
 def test_same_tag_is_nothing_to_roll_out(tmp_path: Path) -> None:
@@ -462,7 +487,8 @@ def test_ctrl_c_while_watching_ecs_says_the_rollout_goes_on(tmp_path: Path) -> N
     assert f"its deployment of {NEW_TAG} goes on" in message
     for stub in stubs.values():
         stub.assert_no_pending_responses()
-    assert ecs.calls == ["describe_services"]  # no diagnosis: nothing has failed
+    # no diagnosis: nothing has failed
+    assert ecs.calls == ["list_service_deployments", "describe_service_deployments"]
 
 
 def test_only_the_services_rollout_resources_go_unremarked() -> None:
