@@ -12,7 +12,11 @@ Deployed once per environment by hand, with administrator credentials, as `todo-
 - `CloudFormationExecutionRole`: the role CloudFormation itself uses to create the stacks'
   resources. Only CloudFormation can assume it and only the two GitHub roles may pass it, so the
   broad resource permissions never reach a workflow directly;
-- `DeployArtifactBucket`: where templates over CloudFormation's 51,200-byte body limit go.
+- `DeployArtifactBucket`: where templates over CloudFormation's 51,200-byte body limit go;
+- `StackFailureRule`: an EventBridge rule that tells the environment's `stack-events` topic (and
+  `NotificationEmail`) when an operation of its core or website stack fails or rolls back. It
+  lives here because this stack outlives them: a rule inside the core stack would vanish with the
+  failed creation it should report.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ from typing import Any
 
 from awacs import cloudformation as cfn
 from awacs import cloudfront as cloudfront_actions
-from awacs import ecr, ecs, elasticloadbalancing, iam, logs, s3, sts
+from awacs import ecr, ecs, elasticloadbalancing, iam, kms, logs, s3, sns, sts
 from awacs.aws import (
     Action,
     Allow,
@@ -34,9 +38,12 @@ from awacs.aws import (
     StringEquals,
     StringLike,
 )
-from troposphere import Equals, GetAtt, If, Parameter, Ref, Sub, Template
+from troposphere import Equals, GetAtt, If, Not, NoValue, Parameter, Ref, Sub, Template
+from troposphere import events as events_resources
 from troposphere import iam as iam_resources
+from troposphere import kms as kms_resources
 from troposphere import s3 as s3_resources
+from troposphere import sns as sns_resources
 
 from generator.buckets import bucket_policy, expiry_rule, private_bucket, sse_s3
 from generator.ci_permissions import (
@@ -60,7 +67,7 @@ from generator.common import (
 )
 from generator.config import Settings
 from generator.core.compute import ECS_AMI
-from generator.naming import logical_id
+from generator.naming import logical_id, stack_events_topic_name
 
 GITHUB_OIDC_HOST = "token.actions.githubusercontent.com"
 # GitHub's published intermediate thumbprints; IAM no longer checks them for this provider,
@@ -103,6 +110,7 @@ def build(settings: Settings) -> Template:
     artifacts = add_artifact_bucket(t)
     roles = add_roles(t, settings, params, provider_arn, artifacts)
     add_outputs(t, provider_arn, artifacts, roles)
+    add_stack_notifications(t, settings)
     return t
 
 
@@ -295,6 +303,7 @@ def _change_set_statements(
     # IAM authorises change-set calls on the stack's ARN, never on the change set's (Service
     # Authorization Reference, AWS CloudFormation: the only resource type of these is `stack`).
     stacks = _stack_arns(settings)
+    prefixes = stack_prefixes(settings)[:1]  # the core stack's topic
     return [
         Statement(Sid="ProjectStackChangeSets", Effect=Allow, Action=actions, Resource=stacks),
         # A change set always runs as the execution role: without a role, CloudFormation would
@@ -322,6 +331,13 @@ def _change_set_statements(
             Effect=Allow,
             Action=[Action("ssm", "GetParameters")],
             Resource=[arn("ssm:${AWS::Region}::parameter" + ECS_AMI)],
+        ),
+        # make changeset warns when nobody is subscribed to the alarm topic.
+        Statement(
+            Sid="ReadAlarmSubscribers",
+            Effect=Allow,
+            Action=[sns.ListSubscriptionsByTopic],
+            Resource=[arn(f"sns:${{AWS::Region}}:${{AWS::AccountId}}:{p}-*") for p in prefixes],
         ),
         Statement(
             Sid="ValidateTemplates",
@@ -574,3 +590,151 @@ def add_outputs(
         Ref(roles.boundary),
         "Permissions boundary of every role the core stack creates",
     )
+
+
+# The statuses of a failed or rolled-back stack operation ("Stack status codes", CloudFormation
+# User Guide): a rollback that starts carries the reason, the *_FAILED ones need a person.
+STACK_FAILURE_STATUSES = [
+    "CREATE_FAILED",
+    "ROLLBACK_IN_PROGRESS",
+    "ROLLBACK_FAILED",
+    "UPDATE_FAILED",
+    "UPDATE_ROLLBACK_IN_PROGRESS",
+    "UPDATE_ROLLBACK_FAILED",
+    "DELETE_FAILED",
+    "IMPORT_ROLLBACK_IN_PROGRESS",
+    "IMPORT_ROLLBACK_FAILED",
+]
+HAS_NOTIFICATION_EMAIL = "HasNotificationEmail"
+
+
+def stack_failure_pattern(settings: Settings) -> dict[str, Any]:
+    """An operation of this environment's core or website stack failed or is rolling back
+    (EventBridge's "CloudFormation Stack Status Change" events, CloudFormation User Guide)."""
+    return {
+        "source": ["aws.cloudformation"],
+        "detail-type": ["CloudFormation Stack Status Change"],
+        "detail": {
+            "stack-id": [
+                {
+                    "prefix": Sub(
+                        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:"
+                        f"${{AWS::AccountId}}:stack/{prefix}/"
+                    )
+                }
+                for prefix in stack_prefixes(settings)
+            ],
+            "status-details": {"status": STACK_FAILURE_STATUSES},
+        },
+    }
+
+
+def add_stack_notifications(t: Template, settings: Settings) -> sns_resources.Topic:
+    email = t.add_parameter(
+        Parameter(
+            "NotificationEmail",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^[^@\s]+@[^@\s]+$",
+            Description="E-mail address told when a core or website stack operation fails "
+            "(empty: none; the core stack's Slack channel, if any, gets them too)",
+        )
+    )
+    t.add_condition(HAS_NOTIFICATION_EMAIL, Not(Equals(Ref(email), "")))
+    # EventBridge cannot publish to a topic encrypted with the AWS managed SNS key: a key of
+    # its own, whose policy admits EventBridge ("Amazon SNS topic permissions", EventBridge).
+    key = t.add_resource(
+        retain(
+            kms_resources.Key(
+                "NotificationKey",
+                Description=Sub("${Environment}: the stack-events topic"),
+                EnableKeyRotation=True,
+                PendingWindowInDays=30,
+                KeyPolicy=Policy(
+                    Version="2012-10-17",
+                    Statement=[
+                        Statement(
+                            Sid="AccountAdministersKeyThroughIam",
+                            Effect=Allow,
+                            Principal=Principal("AWS", arn("iam::${AWS::AccountId}:root")),
+                            Action=[kms.Action("*")],
+                            Resource=["*"],
+                        ),
+                        Statement(
+                            Sid="EventBridgePublishesToTheEncryptedTopic",
+                            Effect=Allow,
+                            Principal=Principal("Service", "events.amazonaws.com"),
+                            Action=[kms.Decrypt, kms.GenerateDataKey],
+                            Resource=["*"],
+                        ),
+                    ],
+                ),
+            )
+        )
+    )
+    topic = t.add_resource(
+        sns_resources.Topic(
+            "StackEventsTopic",
+            TopicName=Sub(stack_events_topic_name(settings.project)),
+            DisplayName=Sub("${Environment} stack events"),
+            KmsMasterKeyId=GetAtt(key, "Arn"),
+            Subscription=If(
+                HAS_NOTIFICATION_EMAIL,
+                [sns_resources.Subscription(Protocol="email", Endpoint=Ref(email))],
+                NoValue,
+            ),
+        )
+    )
+    rule = t.add_resource(
+        events_resources.Rule(
+            "StackFailureRule",
+            Description=Sub("A ${Environment} core or website stack operation failed"),
+            State="ENABLED",
+            EventPattern=stack_failure_pattern(settings),
+            Targets=[
+                events_resources.Target(
+                    Id="StackEventsTopic",
+                    Arn=Ref(topic),
+                    InputTransformer=events_resources.InputTransformer(
+                        InputPathsMap={
+                            "stack": "$.detail.stack-id",
+                            "status": "$.detail.status-details.status",
+                            "reason": "$.detail.status-details.status-reason",
+                            "time": "$.time",
+                        },
+                        InputTemplate=Sub(
+                            "CloudFormation stack <stack> is <status> at <time>: <reason>. "
+                            "The events of the stack say which resource failed and why "
+                            "(make status ENV=${Environment})."
+                        ),
+                    ),
+                )
+            ],
+        )
+    )
+    t.add_resource(
+        sns_resources.TopicPolicy(
+            "StackEventsTopicPolicy",
+            Topics=[Ref(topic)],
+            PolicyDocument=Policy(
+                Version="2012-10-17",
+                Statement=[
+                    Statement(
+                        Sid="OnlyTheStackFailureRule",
+                        Effect=Allow,
+                        Principal=Principal("Service", "events.amazonaws.com"),
+                        Action=[sns.Publish],
+                        Resource=[Ref(topic)],
+                        Condition=Condition(ArnEquals("aws:SourceArn", GetAtt(rule, "Arn"))),
+                    )
+                ],
+            ),
+        )
+    )
+    add_output(
+        t,
+        "StackEventsTopicArn",
+        Ref(topic),
+        "Topic told of failed core and website stack operations",
+    )
+    return topic

@@ -140,6 +140,18 @@ NAME_SCOPED: tuple[NameScoped, ...] = (
         reads=("GetAccountSettings", "ListFunctions"),
     ),
     NameScoped(
+        "events",
+        (f"events:{REGION_ACCOUNT}:rule/<stack>-*",),
+        reads=("DescribeRule", "ListRules", "ListTargetsByRule", "ListTagsForResource"),
+    ),
+    NameScoped(
+        "chatbot",
+        # Its configuration's type (slack-channel) sits before the name the template gives it.
+        ("chatbot::${AWS::AccountId}:chat-configuration/*/<stack>-*",),
+        reads=("Describe*", "List*", "Get*"),
+        unscoped=("CreateSlackChannelConfiguration",),  # no resource type in the reference
+    ),
+    NameScoped(
         "autoscaling",
         (f"autoscaling:{REGION_ACCOUNT}:autoScalingGroup:*:autoScalingGroupName/<stack>-*",),
         reads=("Describe*",),
@@ -326,6 +338,7 @@ SERVICE_LINKED_ROLE_SERVICES = [
     "elasticloadbalancing.amazonaws.com",
     "ecs.application-autoscaling.amazonaws.com",
     "ops.apigateway.amazonaws.com",
+    "management.chatbot.amazonaws.com",
 ]
 # What the core stack's roles are passed to: the task roles to ECS tasks, the instance role to
 # EC2 (through the launch template's instance profile). Patterns of the roles' generated names.
@@ -337,6 +350,7 @@ PASSED_ROLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     # (the services pass them to ECS, which moves ALB traffic and invokes the release gate).
     ("lambda.amazonaws.com", ("*FunctionRole-*",)),
     ("ecs.amazonaws.com", ("*EcsInfrastructureRole-*",)),
+    ("chatbot.amazonaws.com", ("*ChatbotRole-*",)),
 )
 # IAM calls that create or change what a role may do: only with the project's boundary on it.
 BOUNDED_ROLE_ACTIONS = (

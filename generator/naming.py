@@ -17,6 +17,12 @@ def workload_boundary_name(project: str) -> str:
     return f"{project}-${{Environment}}-workload-boundary"
 
 
+def stack_events_topic_name(project: str) -> str:
+    """The CI stack's topic for failed stack operations (named, so that the core stack's Slack
+    channel can subscribe to it; `${Environment}` is filled by both stacks' parameter)."""
+    return f"{project}-${{Environment}}-stack-events"
+
+
 # The logical IDs, parameters and outputs of one app service that the deploy tooling reads from
 # the core stack, spelled with the same parts the generator's modules pass to `logical_id`; a
 # test checks each one against templates/core.yaml, so a rename here or there fails a test.

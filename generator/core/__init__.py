@@ -23,6 +23,7 @@ from generator.core.iam import add_iam
 from generator.core.loadbalancer import add_loadbalancer
 from generator.core.logs import add_logs
 from generator.core.network import add_network
+from generator.core.notifications import add_notifications
 from generator.core.observability import add_observability
 from generator.core.registry import add_registry
 from generator.core.release import add_release
@@ -55,5 +56,6 @@ def build(settings: Settings) -> Template:
     )
     add_scaling(t, settings, compute, lb, services)
     api = add_api(t, settings, network, security, data, auth, lb, logs)
-    add_observability(t, settings, encryption, data, lb, services, api, compute)
+    topic = add_observability(t, settings, encryption, data, lb, services, api, compute)
+    add_notifications(t, settings, environment, compute, topic)
     return t

@@ -60,6 +60,16 @@ def add_encryption(t: Template, settings: Settings) -> Encryption:
                 Action=[kms.Decrypt, kms.GenerateDataKey],
                 Resource=["*"],
             ),
+            # So do the EventBridge rules (failed deployments, crashed tasks): a topic encrypted
+            # with a customer managed key takes events only if its key policy admits EventBridge
+            # ("Amazon SNS topic permissions", EventBridge User Guide).
+            Statement(
+                Sid="EventBridgeRulesPublishToEncryptedTopic",
+                Effect=Allow,
+                Principal=Principal("Service", "events.amazonaws.com"),
+                Action=[kms.Decrypt, kms.GenerateDataKey],
+                Resource=["*"],
+            ),
         ],
     )
     key = t.add_resource(

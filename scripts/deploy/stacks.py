@@ -60,6 +60,7 @@ from scripts.deploy.params import (
     stack_tags,
     template_parameters,
 )
+from scripts.deploy.subscribers import warn_without_subscriber
 
 
 def _utcnow() -> datetime:
@@ -146,6 +147,14 @@ def plan_stack(ctx: Context, stack: str, overrides: Mapping[str, str] | None = N
         if keys is not None:
             values[jwks.PARAMETER] = keys
     parameters = build_parameters(declared, values, existing, f"{config_file} [{stack}]")
+    if stack == "core":
+        warn_without_subscriber(
+            ctx.console,
+            lambda: ctx.clients("sns"),
+            ctx.env,
+            values,
+            current if change_type == "UPDATE" else None,
+        )
     if change_type == "UPDATE":
         guard_launch_type_switch(
             name, parameters_of(current or {}), values, declared, _shown(config_file), ctx.env

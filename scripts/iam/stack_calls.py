@@ -83,6 +83,7 @@ PASSED_ROLES: Mapping[str, Sequence[tuple[tuple[str, ...], str]]] = {
         (("LoadBalancers", "AdvancedConfiguration", "RoleArn"), "ecs.amazonaws.com"),
         (("DeploymentConfiguration", "LifecycleHooks", "RoleArn"), "ecs.amazonaws.com"),
     ),
+    "AWS::Chatbot::SlackChannelConfiguration": ((("IamRoleArn",), "chatbot.amazonaws.com"),),
 }
 # Where a function's create and update handlers read its code package (s3:GetObject*).
 CODE_READS = {"s3:GetObject", "s3:GetObjectVersion"}
@@ -95,6 +96,7 @@ SERVICE_LINKED: Mapping[str, str] = {
     "AWS::ElasticLoadBalancingV2::LoadBalancer": "elasticloadbalancing.amazonaws.com",
     "AWS::ApplicationAutoScaling::ScalableTarget": "ecs.application-autoscaling.amazonaws.com",
     "AWS::ApiGatewayV2::VpcLink": "ops.apigateway.amazonaws.com",
+    "AWS::Chatbot::SlackChannelConfiguration": "management.chatbot.amazonaws.com",
 }
 
 

@@ -34,6 +34,9 @@ def core_parameters(environment: str = "dev", **given: str) -> dict[str, str]:
         "MainServiceImageTag": "0123456789abcdef0123456789abcdef01234567",
         "FilesServiceImageTag": "0123456789abcdef0123456789abcdef01234567",
         "WebsiteOrigin": f"https://{environment}.todo.example.com",
+        # A Slack channel, so that its resources (created only with one) are checked too.
+        "SlackWorkspaceId": "T0123ABCD",
+        "SlackChannelId": "C0123ABCD",
         **given,
     }
 

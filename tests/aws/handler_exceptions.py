@@ -39,6 +39,12 @@ UNUSED_FEATURES: dict[tuple[str, str], str] = {
     ("AWS::AutoScaling::AutoScalingGroup", "managed-fleets:*"): (
         "no managed fleet; and not an action of the Service Authorization Reference"
     ),
+    ("AWS::Chatbot::SlackChannelConfiguration", "chatbot:DisassociateFromConfiguration"): (
+        "no custom action is associated with the Slack channel"
+    ),
+    ("AWS::Chatbot::SlackChannelConfiguration", "chatbot:AssociateToConfiguration"): (
+        "no custom action is associated with the Slack channel"
+    ),
     ("AWS::CloudFront::Distribution", "cloudfront:CreateConnectionGroup"): (
         "no multi-tenant distribution"
     ),

@@ -132,3 +132,19 @@ def test_the_deploy_role_can_push_and_publish_its_own_environment() -> None:
     ):
         decision = allowed(deploy, request)
         assert decision.allowed, f"{request.action} on {request.resource}: {decision.reason}"
+
+
+@pytest.mark.parametrize(
+    ("environment", "role"),
+    [(e, "GitHubDeployRole") for e in ENVIRONMENTS] + [("dev", "GitHubPreviewRole")],
+)
+def test_make_changeset_may_count_the_alarm_topics_subscribers(environment: str, role: str) -> None:
+    """Its warning when nobody is subscribed (scripts/deploy/subscribers.py), on its own
+    environment's topic only."""
+    roles = ci_roles(environment)
+    other = "prod" if environment == "dev" else "dev"
+    topic = f"arn:aws:sns:{REGION}:{ACCOUNT}:todo-{{}}-core-AlarmTopic-0A1B2C3D"
+    request = Request("sns:ListSubscriptionsByTopic", topic.format(environment), IN_REGION)
+    assert allowed(roles[role], request).allowed
+    elsewhere = Request(request.action, topic.format(other), IN_REGION)
+    assert not allowed(roles[role], elsewhere).allowed

@@ -53,6 +53,8 @@ SERVICE_OF_TYPE = {
     "AWS::KMS": "kms",
     "AWS::CloudFront": "cloudfront",
     "AWS::SSM": "ssm",
+    "AWS::Events": "events",
+    "AWS::Chatbot": "chatbot",
 }
 
 
@@ -311,6 +313,7 @@ def test_outputs_are_exported_with_the_stack_name(template: dict[str, Any]) -> N
         "CloudFormationExecutionRoleArn",
         "ArtifactBucketName",
         "OidcProviderArn",
+        "StackEventsTopicArn",
         "WorkloadBoundaryArn",
     }
     for key, output in template["Outputs"].items():
