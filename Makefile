@@ -114,6 +114,10 @@ destroy: $(VENV)/.installed ## Delete ENV's website and core stacks, listing wha
 status: $(VENV)/.installed ## Stacks, services running/desired and target health: ENV=…
 	$(PY) -m scripts.deploy status --env $(ENV)
 
+.PHONY: cost
+cost: $(VENV)/.installed ## Monthly estimate of ENV's core stack per resource (us-east-1 price table): ENV=… [PARAMETERS='Egress=NatPerAz …']
+	$(PY) -m scripts.cost --env $(ENV) $(foreach p,$(PARAMETERS),--parameter $(p))
+
 .PHONY: exec
 exec: $(VENV)/.installed ## Shell into a running task through ECS Exec, every session logged: SERVICE=main|files ENV=… [CMD='…']
 	$(PY) -m scripts.deploy exec --service $(SERVICE) --env $(ENV) $(if $(CMD),--command '$(CMD)')
