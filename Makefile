@@ -122,6 +122,10 @@ cost: $(VENV)/.installed ## Monthly estimate of ENV's core stack per resource (u
 exec: $(VENV)/.installed ## Shell into a running task through ECS Exec, every session logged: SERVICE=main|files ENV=… [CMD='…']
 	$(PY) -m scripts.deploy exec --service $(SERVICE) --env $(ENV) $(if $(CMD),--command '$(CMD)')
 
+.PHONY: secret
+secret: $(VENV)/.installed ## Set or rotate a secret (value on stdin, never an argument): ENV=… NAME=… [RESTART=1]
+	$(PY) -m scripts.deploy secret --env $(ENV) --name $(NAME) $(if $(filter 1,$(RESTART)),--restart)
+
 .PHONY: logs
 logs: $(VENV)/.installed ## Tail a service's CloudWatch logs: SERVICE=main|files ENV=…
 	$(PY) -m scripts.deploy logs --service $(SERVICE) --env $(ENV)

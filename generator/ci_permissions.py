@@ -140,6 +140,11 @@ NAME_SCOPED: tuple[NameScoped, ...] = (
         reads=("GetAccountSettings", "ListFunctions"),
     ),
     NameScoped(
+        "secretsmanager",
+        (f"secretsmanager:{REGION_ACCOUNT}:secret:<stack>-*",),
+        reads=("ListSecrets", "GetRandomPassword"),
+    ),
+    NameScoped(
         "events",
         (f"events:{REGION_ACCOUNT}:rule/<stack>-*",),
         reads=("DescribeRule", "ListRules", "ListTargetsByRule", "ListTagsForResource"),
@@ -815,11 +820,25 @@ def boundary_policy(settings: Settings) -> Policy:
                     ForAnyValueStringEquals(
                         "kms:ViaService",
                         [
-                            Sub("dynamodb.${AWS::Region}.amazonaws.com"),
-                            Sub("s3.${AWS::Region}.amazonaws.com"),
+                            Sub(f"{service}.${{AWS::Region}}.amazonaws.com")
+                            for service in ("dynamodb", "s3", "secretsmanager", "ssm")
                         ],
                     ),
                 ),
+            ),
+            # The tasks' secrets, which ECS reads with the task execution role when a task
+            # starts (generator/core/secrets.py).
+            Statement(
+                Sid="SecretsOfThisEnvironment",
+                Effect=Allow,
+                Action=[Action("secretsmanager", "GetSecretValue")],
+                Resource=[_arn(f"secretsmanager:{in_env}:secret:{core}-*")],
+            ),
+            Statement(
+                Sid="SecureStringsOfThisEnvironment",
+                Effect=Allow,
+                Action=[Action("ssm", "GetParameters")],
+                Resource=[_arn(f"ssm:{in_env}:parameter/{core}/*")],
             ),
             Statement(
                 Sid="PullImagesOfThisEnvironment",

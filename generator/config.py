@@ -74,10 +74,25 @@ FILES = ServiceSpec(
 
 
 @dataclass(frozen=True)
+class SecretSpec:
+    """An environment variable whose value is a secret: the task definition names the secret
+    (`Secrets`, `valueFrom`), ECS resolves it when a task starts, and only the task execution role
+    may read it. Its value is set with `make secret ENV=… NAME=<name>` (docs/operations.md)."""
+
+    variable: str  # the services' environment variable
+    name: str  # lower-case words: secret `<stack>-<name>`, or parameter `/<stack>/<name>`
+    store: str = "secretsmanager"  # or "ssm": an SSM SecureString parameter
+    services: tuple[str, ...] = ("main", "files")  # the services that get it
+
+
+@dataclass(frozen=True)
 class Settings:
     project: str = "todo"
     availability_zones: int = 3
     services: tuple[ServiceSpec, ...] = field(default=(MAIN, FILES))
+    # No production secret exists yet: the services need none (cursors carry no key, identity is
+    # the verified JWT). tests/generator/test_core_secrets.py shows the mechanism with a variant.
+    secrets: tuple[SecretSpec, ...] = ()
     # Table keys (partition, sort): the data model the services read and write.
     todos_table_keys: tuple[str, str] = ("userID", "todoID")
     files_table_keys: tuple[str, str] = ("todoID", "fileID")

@@ -28,6 +28,7 @@ from generator.core.observability import add_observability
 from generator.core.registry import add_registry
 from generator.core.release import add_release
 from generator.core.scaling import add_scaling
+from generator.core.secrets import add_secrets
 from generator.core.security import add_security
 from generator.core.services import add_services
 
@@ -45,14 +46,27 @@ def build(settings: Settings) -> Template:
     auth = add_auth(t, settings, network)
     registry = add_registry(t, settings, encryption)
     logs = add_logs(t, settings, encryption)
-    iam = add_iam(t, settings, environment, encryption, data, registry, logs)
+    secrets = add_secrets(t, settings, encryption)
+    iam = add_iam(t, settings, environment, encryption, data, registry, logs, secrets)
     compute = add_compute(t, settings, environment, network, security, iam, logs)
-    add_endpoints(t, settings, network, security, data, registry, logs, iam, compute)
+    add_endpoints(t, settings, network, security, data, registry, logs, iam, compute, secrets)
     functions = add_functions(t, settings, environment, encryption, network, security)
     lb = add_loadbalancer(t, settings, network, security, data, compute, functions)
     release = add_release(t, settings, environment, compute, lb, functions)
     services = add_services(
-        t, settings, network, security, data, auth, registry, logs, iam, compute, lb, release
+        t,
+        settings,
+        network,
+        security,
+        data,
+        auth,
+        registry,
+        logs,
+        iam,
+        compute,
+        lb,
+        release,
+        secrets,
     )
     add_scaling(t, settings, compute, lb, services)
     api = add_api(t, settings, network, security, data, auth, lb, logs)

@@ -11,7 +11,8 @@ when one is missing):
 - logs: the awslogs driver's service logs and ECS Exec's session logs, always;
 - ecs, ecs-agent, ecs-telemetry: the ECS agent on the container instances (EC2);
 - ssm: the SSM agent on the container instances, Session Manager instead of SSH (EC2);
-- ssmmessages: the SSM agent's session channels (EC2) and ECS Exec in the containers (exec on).
+- ssmmessages: the SSM agent's session channels (EC2) and ECS Exec in the containers (exec on);
+- secretsmanager, and ssm on Fargate too: the tasks' secrets, when the settings have some.
 
 Fargate's own agent needs no ECS endpoints ("Amazon ECS interface VPC endpoints", ECS Developer
 Guide); EC2 hosts need all three since the agent split them ("Considerations for endpoints").
@@ -31,7 +32,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from awacs import ecr, logs, s3
+from awacs import ecr, logs, s3, secretsmanager, ssm
 from awacs.aws import (
     Action,
     Allow,
@@ -53,6 +54,7 @@ from generator.core.iam import Iam
 from generator.core.logs import Logs
 from generator.core.network import Network
 from generator.core.registry import Registry
+from generator.core.secrets import Secrets
 from generator.core.security import Security
 from generator.managed_policies import SSM_CORE
 from generator.naming import logical_id
@@ -73,6 +75,7 @@ class _Targets:
     registry: Registry
     logs: Logs
     data: Data
+    secrets: Secrets
 
 
 @dataclass(frozen=True)
@@ -143,6 +146,27 @@ def _ssm_agent(targets: _Targets) -> list[Statement]:
     ]
 
 
+def _secret_reads(targets: _Targets) -> list[Statement]:
+    return [
+        _allow(
+            "ReadTheTasksSecrets",
+            [secretsmanager.GetSecretValue],
+            [s.arn for s in targets.secrets.of_store("secretsmanager")],
+        )
+    ]
+
+
+def _ssm(targets: _Targets) -> list[Statement]:
+    """The SSM agent's calls (on EC2) and the tasks' SecureStrings, which ECS reads."""
+    statements = _ssm_agent(targets)
+    parameters = targets.secrets.of_store("ssm")
+    if parameters:
+        statements.append(
+            _allow("ReadTheTasksSecureStrings", [ssm.GetParameters], [s.arn for s in parameters])
+        )
+    return statements
+
+
 INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = (
     InterfaceEndpoint("ecr.api", "", _image_pulls),
     InterfaceEndpoint("ecr.dkr", "", _image_pulls),
@@ -150,7 +174,7 @@ INTERFACE_ENDPOINTS: tuple[InterfaceEndpoint, ...] = (
     InterfaceEndpoint("ecs", ON_EC2, None),
     InterfaceEndpoint("ecs-agent", ON_EC2, None),
     InterfaceEndpoint("ecs-telemetry", ON_EC2, None),
-    InterfaceEndpoint("ssm", ON_EC2, _ssm_agent),
+    InterfaceEndpoint("ssm", ON_EC2, _ssm),
     InterfaceEndpoint("ssmmessages", WITH_SESSION_CHANNELS, None),
 )
 
@@ -202,6 +226,20 @@ def _dynamodb_policy(targets: _Targets) -> list[Statement]:
     return statements
 
 
+def _interface_endpoints(secrets: Secrets) -> list[InterfaceEndpoint]:
+    """The fixed list, and what the secrets need: Secrets Manager's endpoint, and SSM's on
+    Fargate too (ECS reads SecureStrings through it)."""
+    endpoints = list(INTERFACE_ENDPOINTS)
+    if secrets.of_store("ssm"):
+        endpoints = [
+            InterfaceEndpoint(e.service, "", e.policy) if e.service == "ssm" else e
+            for e in endpoints
+        ]
+    if secrets.of_store("secretsmanager"):
+        endpoints.append(InterfaceEndpoint("secretsmanager", "", _secret_reads))
+    return endpoints
+
+
 def _document(statements: list[Statement]) -> PolicyDocument:
     return PolicyDocument(Version="2012-10-17", Statement=statements)
 
@@ -216,6 +254,7 @@ def add_endpoints(
     logs_: Logs,
     iam: Iam,
     compute: Compute,
+    secrets: Secrets,
 ) -> Endpoints:
     private = network.private_egress
     t.add_condition(ON_EC2, And(ConditionRef(private), ConditionRef(compute.use_ec2)))
@@ -226,7 +265,7 @@ def add_endpoints(
             Or(ConditionRef(compute.use_ec2), ConditionRef(iam.exec_enabled)),
         ),
     )
-    targets = _Targets(settings=settings, registry=registry, logs=logs_, data=data)
+    targets = _Targets(settings=settings, registry=registry, logs=logs_, data=data, secrets=secrets)
 
     # DynamoDB and S3 traffic stays on the AWS network and costs no NAT processing.
     gateway = {
@@ -247,7 +286,7 @@ def add_endpoints(
     }
 
     interface: dict[str, VPCEndpoint] = {}
-    for spec in INTERFACE_ENDPOINTS:
+    for spec in _interface_endpoints(secrets):
         endpoint = VPCEndpoint(
             logical_id(spec.service.replace(".", "-"), "endpoint"),
             Condition=spec.condition or private,

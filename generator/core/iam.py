@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from awacs import ecr, kms, logs, ssmmessages
+from awacs import ecr, kms, logs, secretsmanager, ssm, ssmmessages
 from awacs.aws import (
     Action,
     Allow,
@@ -27,6 +27,7 @@ from generator.core.encryption import Encryption
 from generator.core.environment import Environment
 from generator.core.logs import Logs
 from generator.core.registry import Registry
+from generator.core.secrets import Secrets
 from generator.managed_policies import CONTAINER_INSTANCE_POLICIES
 from generator.naming import logical_id
 
@@ -85,6 +86,46 @@ def _task_statements(
             ),
         )
     )
+    return statements
+
+
+def _secret_reads(secrets: Secrets, encryption: Encryption) -> list[Statement]:
+    """ECS reads the tasks' secrets with the execution role: exactly these ARNs, decrypted only
+    through Secrets Manager or SSM ("Required IAM permissions for Amazon ECS secrets")."""
+    statements: list[Statement] = []
+    via: list[Sub] = []
+    managed = secrets.of_store("secretsmanager")
+    if managed:
+        statements.append(
+            Statement(
+                Sid="ReadTheTasksSecrets",
+                Effect=Allow,
+                Action=[secretsmanager.GetSecretValue],
+                Resource=[s.arn for s in managed],
+            )
+        )
+        via.append(Sub("secretsmanager.${AWS::Region}.amazonaws.com"))
+    parameters = secrets.of_store("ssm")
+    if parameters:
+        statements.append(
+            Statement(
+                Sid="ReadTheTasksSecureStrings",
+                Effect=Allow,
+                Action=[ssm.GetParameters],
+                Resource=[s.arn for s in parameters],
+            )
+        )
+        via.append(Sub("ssm.${AWS::Region}.amazonaws.com"))
+    if via:
+        statements.append(
+            Statement(
+                Sid="DecryptTheSecretsThroughTheirService",
+                Effect=Allow,
+                Action=[kms.Decrypt],
+                Resource=[GetAtt(encryption.key, "Arn")],
+                Condition=Condition(StringEquals("kms:ViaService", via)),
+            )
+        )
     return statements
 
 
@@ -155,6 +196,7 @@ def add_iam(
     data: Data,
     registry: Registry,
     logs_: Logs,
+    secrets: Secrets,
 ) -> Iam:
     execution_role = t.add_resource(
         advisor_notes(
@@ -198,6 +240,7 @@ def add_iam(
                                         GetAtt(group, "Arn") for group in logs_.services.values()
                                     ],
                                 ),
+                                *_secret_reads(secrets, encryption),
                             ],
                         ),
                     )

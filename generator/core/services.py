@@ -32,6 +32,7 @@ from troposphere.ecs import (
     TaskDefinition,
     Volume,
 )
+from troposphere.ecs import Secret as EcsSecret
 
 from generator.common import add_output, add_switch
 from generator.config import ServiceSpec, Settings
@@ -44,6 +45,7 @@ from generator.core.logs import Logs
 from generator.core.network import Network
 from generator.core.registry import Registry
 from generator.core.release import GATE_STAGE, Release
+from generator.core.secrets import Secrets, StackSecret
 from generator.core.security import Security
 from generator.naming import BOOTSTRAP_TAG, logical_id
 
@@ -90,6 +92,7 @@ class _Wiring:
     compute: Compute
     lb: LoadBalancing
     release: Release
+    secrets: Secrets
     environment: list[Any]
 
 
@@ -121,6 +124,7 @@ def _container(
     environment: list[Any],
     log_group: object,
     exec_enabled: str,
+    secrets: list[StackSecret],
 ) -> ContainerDefinition:
     port = settings.container_port
     probe = (
@@ -134,6 +138,12 @@ def _container(
         # No HostPort: bridge mode picks a dynamic host port, awsvpc uses the container port.
         PortMappings=[PortMapping(ContainerPort=port, Protocol="tcp")],
         Environment=environment,
+        # Secret values only by reference: ECS reads them with the execution role at start.
+        **(
+            {"Secrets": [EcsSecret(Name=s.spec.variable, ValueFrom=s.arn) for s in secrets]}
+            if secrets
+            else {}
+        ),
         User=settings.container_user,
         # ECS Exec is not supported with a read-only root filesystem (see generator/core/iam.py).
         ReadonlyRootFilesystem=If(exec_enabled, False, True),
@@ -181,6 +191,7 @@ def add_services(
     compute: Compute,
     lb: LoadBalancing,
     release: Release,
+    secrets: Secrets,
 ) -> Services:
     log_level = t.add_parameter(
         Parameter(
@@ -208,6 +219,7 @@ def add_services(
         compute=compute,
         lb=lb,
         release=release,
+        secrets=secrets,
         environment=_environment(settings, data, auth, log_level),
     )
     by_name = {spec.name: add_service(t, settings, spec, wiring) for spec in settings.services}
@@ -269,6 +281,7 @@ def _task_definition(
                     wiring.environment,
                     wiring.logs.services[spec.name],
                     wiring.iam.exec_enabled,
+                    wiring.secrets.for_service(spec.name),
                 )
             ],
         )

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from scripts.deploy import exec as exec_verb
 from scripts.deploy import logs as logs_verb
+from scripts.deploy import secret as secret_verb
 from scripts.deploy import website
 from scripts.deploy.aws import AwsClients
 from scripts.deploy.destroy import run_destroy
@@ -142,6 +143,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=exec_verb.DEFAULT_COMMAND,
         help=f"what to run in the container (default {exec_verb.DEFAULT_COMMAND})",
     )
+    sub = add(
+        "secret",
+        "Set or rotate a secret the services read (the value from standard input); running "
+        "tasks keep the old value until replaced (--restart replaces them now)",
+    )
+    sub.add_argument("--name", required=True, help="the secret's name in generator/config.py")
+    sub.add_argument(
+        "--restart", action="store_true", help="start a new deployment of the services that read it"
+    )
     sub = add("logs", "Print a service's CloudWatch logs")
     sub.add_argument("--service", required=True, choices=SERVICES)
     sub.add_argument("--since", default="10m", help="how far back, e.g. 30s, 10m, 2h (default 10m)")
@@ -225,6 +235,8 @@ def run(args: argparse.Namespace, clients: AwsClients, console: Console) -> None
         )
         if code != 0:
             raise exec_verb.SessionEnded(f"the session ended with exit code {code}", code)
+    elif args.verb == "secret":
+        secret_verb.run_secret(clients, console, args.env, args.name, restart_services=args.restart)
     elif args.verb == "logs":
         core = stack_name(args.env, "core")
         outputs = stack_outputs(clients("cloudformation"), core)

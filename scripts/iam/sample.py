@@ -81,6 +81,7 @@ OWN_RESOURCE_TYPE: Mapping[str, tuple[str, str]] = {
     "AWS::Lambda::Function": ("lambda", "function"),
     "AWS::Logs::LogGroup": ("logs", "log-group"),
     "AWS::S3::Bucket": ("s3", "bucket"),
+    "AWS::SecretsManager::Secret": ("secretsmanager", "Secret"),
     "AWS::SNS::Topic": ("sns", "topic"),
 }
 
@@ -103,6 +104,7 @@ NAME_PROPERTY: Mapping[str, str] = {
     "AWS::Logs::LogGroup": "LogGroupName",
     "AWS::S3::Bucket": "BucketName",
     "AWS::SNS::Topic": "TopicName",
+    "AWS::SecretsManager::Secret": "Name",
 }
 LOWER_CASE_NAMES = {"AWS::S3::Bucket", "AWS::ECR::Repository"}
 
@@ -233,6 +235,10 @@ def _placeholder_value(stack: SampleStack, logical_id: str, key: str) -> str:
         return physical_name(stack, logical_id)
     if key == "TaskDefinitionRevisionNumber":
         return "1"
+    if key == "SecretId":
+        # A secret's ARN ends in its name, a hyphen and six random characters (Secrets Manager
+        # User Guide, "Secret ARNs").
+        return physical_name(stack, logical_id) + "-" + fake_id(stack.name, logical_id)[:6]
     return f"{key.lower().removesuffix('id')}-{fake_id(stack.name, logical_id, key)}"
 
 

@@ -29,6 +29,7 @@ REF_IS_ARN = {
     "AWS::IAM::ManagedPolicy",
     "AWS::IAM::OIDCProvider",
     "AWS::SNS::Topic",
+    "AWS::SecretsManager::Secret",
 }
 
 

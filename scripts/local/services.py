@@ -13,6 +13,7 @@ from pathlib import Path
 from scripts.cfn.template import Deferred, Placeholder, Resolver, Text, UnsupportedTemplate
 from scripts.local.alb import ref_id
 from scripts.local.processes import Child, Log, StartupError
+from scripts.local.secrets import LocalSecret, read_secrets
 
 
 def dockerfile_cmd(dockerfile: Path) -> list[str]:
@@ -112,6 +113,7 @@ class LocalService:
     command: tuple[str, ...]
     environment: Mapping[str, Text]
     unset: Mapping[str, str]
+    secrets: tuple[LocalSecret, ...] = ()  # from the task definition's `Secrets`
 
 
 def read_services(resolver: Resolver, app_dir: Path) -> tuple[LocalService, ...]:
@@ -152,8 +154,17 @@ def read_services(resolver: Resolver, app_dir: Path) -> tuple[LocalService, ...]
                 if variable not in environment and logical_id in resolver.later:
                     environment[variable] = Deferred((Placeholder(logical_id),))
             command = dockerfile_cmd(app_dir / f"{name}_service" / "Dockerfile")
+            secrets = read_secrets(resolver, containers[name], task_where)
             services.append(
-                LocalService(service_id, name, target_group, tuple(command), environment, unset)
+                LocalService(
+                    service_id,
+                    name,
+                    target_group,
+                    tuple(command),
+                    environment,
+                    unset,
+                    tuple(secrets),
+                )
             )
     return tuple(services)
 

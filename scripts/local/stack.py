@@ -39,6 +39,7 @@ from scripts.local.resources import (
     emulator_client,
     emulator_jwks_url,
 )
+from scripts.local.secrets import create_secrets, injected
 from scripts.local.services import LocalService, gunicorn_settings, local_command, start_service
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -280,6 +281,9 @@ class LocalStack:
         self.created = create_resources(self.description.resources, clients, REGION)
         for created in self.created:
             self.log.line("local", f"created {created.type} {created.logical_id}: {created.name}")
+        secrets = [s for service in self.description.services for s in service.secrets]
+        for name in create_secrets(secrets, self.client("secretsmanager"), self.client("ssm")):
+            self.log.line("local", f"created secret {name} with a local development value")
 
     def service_environment(self, service: LocalService, port: int) -> dict[str, str]:
         """The task definition's environment bound to the local resources, plus local settings."""
@@ -298,6 +302,8 @@ class LocalStack:
                 **FAKE_CREDENTIALS,
             }
         )
+        # As ECS does when a task starts: the task definition's secrets, read from the emulator.
+        values.update(injected(service.secrets, self.client("secretsmanager"), self.client("ssm")))
         values.setdefault("LOG_LEVEL", "INFO")
         values.update(self.service_env)
         values["PORT"] = str(port)
