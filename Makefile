@@ -122,6 +122,10 @@ cost: $(VENV)/.installed ## Monthly estimate of ENV's core stack per resource (u
 exec: $(VENV)/.installed ## Shell into a running task through ECS Exec, every session logged: SERVICE=main|files ENV=… [CMD='…']
 	$(PY) -m scripts.deploy exec --service $(SERVICE) --env $(ENV) $(if $(CMD),--command '$(CMD)')
 
+.PHONY: refresh-instances
+refresh-instances: $(VENV)/.installed ## Replace ENV's container instances with the latest AMI, tasks drained first: ENV=…
+	$(PY) -m scripts.deploy refresh-instances --env $(ENV)
+
 .PHONY: secret
 secret: $(VENV)/.installed ## Set or rotate a secret (value on stdin, never an argument): ENV=… NAME=… [RESTART=1]
 	$(PY) -m scripts.deploy secret --env $(ENV) --name $(NAME) $(if $(filter 1,$(RESTART)),--restart)

@@ -434,12 +434,25 @@ def deploy_policy(
                     ecs.ListServiceDeployments,
                     ecs.DescribeServiceDeployments,
                     ecs.DescribeServiceRevisions,
+                    Action("autoscaling", "DescribeInstanceRefreshes"),  # no resource type
                     elasticloadbalancing.DescribeTargetHealth,
                     elasticloadbalancing.DescribeTargetGroups,
                     elasticloadbalancing.DescribeLoadBalancers,
                     logs.DescribeLogGroups,
                 ],
                 Resource=["*"],
+            ),
+            # make deploy replaces the container instances after a new AMI (instance refresh).
+            Statement(
+                Sid="RefreshContainerInstances",
+                Effect=Allow,
+                Action=[Action("autoscaling", "StartInstanceRefresh")],
+                Resource=[
+                    arn(
+                        "autoscaling:${AWS::Region}:${AWS::AccountId}:autoScalingGroup:*:"
+                        f"autoScalingGroupName/{core}-*"
+                    )
+                ],
             ),
             Statement(
                 Sid="ReadServiceLogs",

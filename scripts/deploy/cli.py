@@ -22,7 +22,13 @@ from scripts.deploy.destroy import run_destroy
 from scripts.deploy.errors import ConfigError, DeployError, Interrupted, NoChanges
 from scripts.deploy.params import CONFIG_DIR, ENVS, STACKS, TEMPLATES_DIR, stack_name, stack_outputs
 from scripts.deploy.rollout import SERVICES, ServiceRef, run_deploy_service
-from scripts.deploy.stacks import Context, git_commit, run_changeset, run_deploy
+from scripts.deploy.stacks import (
+    Context,
+    git_commit,
+    run_changeset,
+    run_deploy,
+    start_instance_refresh,
+)
 from scripts.deploy.status import run_status
 
 EXIT_CODES = """exit codes: 0 done or nothing to change; 1 deployment, rollout or delete failed;
@@ -130,6 +136,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_role(sub)
 
+    sub = add(
+        "refresh-instances",
+        "Replace the container instances with ones on the launch template's latest version "
+        "(a new AMI), one at a time, tasks drained first (make deploy does it by itself)",
+    )
     add("publish-website", "Upload website/ with config.js and invalidate CloudFront")
     add("status", "Show stacks, services and target health")
     sub = add(
@@ -235,6 +246,8 @@ def run(args: argparse.Namespace, clients: AwsClients, console: Console) -> None
         )
         if code != 0:
             raise exec_verb.SessionEnded(f"the session ended with exit code {code}", code)
+    elif args.verb == "refresh-instances":
+        start_instance_refresh(_context(args, clients, console))
     elif args.verb == "secret":
         secret_verb.run_secret(clients, console, args.env, args.name, restart_services=args.restart)
     elif args.verb == "logs":

@@ -60,6 +60,7 @@ from scripts.deploy.params import (
     stack_tags,
     template_parameters,
 )
+from scripts.deploy.refresh import group_name, needs_refresh, refresh_instances
 from scripts.deploy.subscribers import warn_without_subscriber
 
 
@@ -434,4 +435,23 @@ def run_deploy(
     approve(ctx, plan.change_set, auto_approve)
     result = execute(ctx, plan.change_set)
     render_outputs(ctx.console, result.stack)
+    if stack == "core" and needs_refresh(plan.rows):
+        start_instance_refresh(ctx)
     return result
+
+
+def start_instance_refresh(ctx: Context) -> None:
+    """The container instances move to the new launch template (scripts/deploy/refresh.py)."""
+    name = stack_name(ctx.env, "core")
+    group = group_name(ctx.clients("cloudformation"), name)
+    if group is None:
+        ctx.console.print(f"{name} has no container instances (Fargate): nothing to refresh")
+        return
+    refresh_instances(
+        ctx.clients("autoscaling"),
+        ctx.console,
+        group,
+        poll_seconds=ctx.poll_seconds,
+        sleep=ctx.sleep,
+        clock=ctx.clock,
+    )

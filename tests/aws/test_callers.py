@@ -148,3 +148,18 @@ def test_make_changeset_may_count_the_alarm_topics_subscribers(environment: str,
     assert allowed(roles[role], request).allowed
     elsewhere = Request(request.action, topic.format(other), IN_REGION)
     assert not allowed(roles[role], elsewhere).allowed
+
+
+@pytest.mark.parametrize(("own", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_make_deploy_may_refresh_its_own_container_instances_only(own: str, other: str) -> None:
+    """After a new AMI, make deploy starts an instance refresh (scripts/deploy/refresh.py)."""
+    deploy = ci_roles(own)["GitHubDeployRole"]
+    group = (
+        f"arn:aws:autoscaling:{REGION}:{ACCOUNT}:autoScalingGroup:0a1b2c3d-0000-4000-8000-"
+        "000000000000:autoScalingGroupName/todo-{}-core-ContainerInstanceAutoScalingGroup-1A2B"
+    )
+    start = Request("autoscaling:StartInstanceRefresh", group.format(own), IN_REGION)
+    assert allowed(deploy, start).allowed
+    assert not allowed(deploy, Request(start.action, group.format(other), IN_REGION)).allowed
+    follow = Request("autoscaling:DescribeInstanceRefreshes", "*", IN_REGION)
+    assert allowed(deploy, follow).allowed

@@ -259,15 +259,10 @@ def _key_policy(template: dict[str, Any]) -> None:
 
 
 def _topic_policy(template: dict[str, Any]) -> None:
-    template["Resources"]["AlarmTopicPolicy"] = {
-        "Type": "AWS::SNS::TopicPolicy",
-        "Properties": {
-            "Topics": [{"Ref": "AlarmTopic"}],
-            "PolicyDocument": {
-                "Statement": [{**ANYONE, "Action": "sns:Publish", "Resource": "*"}],
-            },
-        },
-    }
+    policy = template["Resources"]["AlarmTopicPolicy"]["Properties"]["PolicyDocument"]
+    policy["Statement"].append(
+        {**ANYONE, "Action": "sns:Publish", "Resource": {"Ref": "AlarmTopic"}}
+    )
 
 
 def _bucket_policy(template: dict[str, Any]) -> None:

@@ -30,6 +30,7 @@ UNSCOPED_READS = {
     "elasticloadbalancing:DescribeTargetGroups",
     "elasticloadbalancing:DescribeLoadBalancers",
     "logs:DescribeLogGroups",
+    "autoscaling:DescribeInstanceRefreshes",  # make deploy follows the refresh it started
 }
 # CloudFormation resource-type prefix -> IAM service prefix.
 SERVICE_OF_TYPE = {
