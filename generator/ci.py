@@ -26,7 +26,7 @@ from typing import Any
 
 from awacs import cloudformation as cfn
 from awacs import cloudfront as cloudfront_actions
-from awacs import ecr, ecs, elasticloadbalancing, iam, kms, logs, s3, sns, sts
+from awacs import ecr, ecs, elasticloadbalancing, iam, logs, s3, sns, sts
 from awacs.aws import (
     Action,
     Allow,
@@ -62,7 +62,10 @@ from generator.common import (
     arn,
     assumed_by,
     checkov_skip,
+    key_administered_through_iam,
     retain,
+    rules_publish_to_topic,
+    service_publishes_to_encrypted_topics,
     sub,
 )
 from generator.config import Settings
@@ -666,19 +669,9 @@ def add_stack_notifications(t: Template, settings: Settings) -> sns_resources.To
                 KeyPolicy=Policy(
                     Version="2012-10-17",
                     Statement=[
-                        Statement(
-                            Sid="AccountAdministersKeyThroughIam",
-                            Effect=Allow,
-                            Principal=Principal("AWS", arn("iam::${AWS::AccountId}:root")),
-                            Action=[kms.Action("*")],
-                            Resource=["*"],
-                        ),
-                        Statement(
-                            Sid="EventBridgePublishesToTheEncryptedTopic",
-                            Effect=Allow,
-                            Principal=Principal("Service", "events.amazonaws.com"),
-                            Action=[kms.Decrypt, kms.GenerateDataKey],
-                            Resource=["*"],
+                        key_administered_through_iam(),
+                        service_publishes_to_encrypted_topics(
+                            "EventBridgePublishesToTheEncryptedTopic", "events.amazonaws.com"
                         ),
                     ],
                 ),
@@ -731,16 +724,7 @@ def add_stack_notifications(t: Template, settings: Settings) -> sns_resources.To
             Topics=[Ref(topic)],
             PolicyDocument=Policy(
                 Version="2012-10-17",
-                Statement=[
-                    Statement(
-                        Sid="OnlyTheStackFailureRule",
-                        Effect=Allow,
-                        Principal=Principal("Service", "events.amazonaws.com"),
-                        Action=[sns.Publish],
-                        Resource=[Ref(topic)],
-                        Condition=Condition(ArnEquals("aws:SourceArn", GetAtt(rule, "Arn"))),
-                    )
-                ],
+                Statement=[rules_publish_to_topic("OnlyTheStackFailureRule", topic, [rule])],
             ),
         )
     )

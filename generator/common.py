@@ -5,7 +5,9 @@ from __future__ import annotations
 from typing import Any, TypeVar
 
 from awacs.aws import (
+    Action,
     Allow,
+    ArnEquals,
     Condition,
     ConditionElement,
     PolicyDocument,
@@ -19,6 +21,7 @@ from troposphere import (
     BaseAWSObject,
     Equals,
     Export,
+    GetAtt,
     Output,
     Parameter,
     Ref,
@@ -142,3 +145,40 @@ def add_switch(
     if condition:
         t.add_condition(condition, Equals(Ref(parameter), "true"))
     return parameter
+
+
+def key_administered_through_iam() -> Statement:
+    """A key policy's delegation to IAM: roles of this account get the key only through their
+    own policies ("Default key policy", KMS Developer Guide)."""
+    return Statement(
+        Sid="AccountAdministersKeyThroughIam",
+        Effect=Allow,
+        Principal=Principal("AWS", arn("iam::${AWS::AccountId}:root")),
+        Action=[Action("kms", "*")],
+        Resource=["*"],
+    )
+
+
+def service_publishes_to_encrypted_topics(sid: str, service: str) -> Statement:
+    """A key policy's statement for a service that publishes to SNS topics encrypted with the key
+    (CloudWatch alarms, EventBridge rules: "Amazon SNS topic permissions", EventBridge User
+    Guide)."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Principal=Principal("Service", service),
+        Action=[Action("kms", "Decrypt"), Action("kms", "GenerateDataKey")],
+        Resource=["*"],
+    )
+
+
+def rules_publish_to_topic(sid: str, topic: AWSObject, rules: list[AWSObject]) -> Statement:
+    """A topic policy's statement: EventBridge may publish to the topic for these rules only."""
+    return Statement(
+        Sid=sid,
+        Effect=Allow,
+        Principal=Principal("Service", "events.amazonaws.com"),
+        Action=[Action("sns", "Publish")],
+        Resource=[Ref(topic)],
+        Condition=Condition(ArnEquals("aws:SourceArn", [GetAtt(r, "Arn") for r in rules])),
+    )

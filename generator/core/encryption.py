@@ -9,7 +9,12 @@ from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Stat
 from troposphere import GetAtt, Sub, Template
 from troposphere.kms import Alias, Key
 
-from generator.common import arn, retain
+from generator.common import (
+    arn,
+    key_administered_through_iam,
+    retain,
+    service_publishes_to_encrypted_topics,
+)
 from generator.config import Settings
 
 
@@ -19,18 +24,10 @@ class Encryption:
 
 
 def add_encryption(t: Template, settings: Settings) -> Encryption:
-    account_root = arn("iam::${AWS::AccountId}:root")
     policy = PolicyDocument(
         Version="2012-10-17",
         Statement=[
-            # Delegate to IAM: roles in this account get access only through their own policies.
-            Statement(
-                Sid="AccountAdministersKeyThroughIam",
-                Effect=Allow,
-                Principal=Principal("AWS", account_root),
-                Action=[kms.Action("*")],
-                Resource=["*"],
-            ),
+            key_administered_through_iam(),
             Statement(
                 Sid="CloudWatchLogsEncryptsThisStacksLogGroups",
                 Effect=Allow,
@@ -52,23 +49,13 @@ def add_encryption(t: Template, settings: Settings) -> Encryption:
                     )
                 ),
             ),
-            # Alarms publish to the encrypted SNS topic.
-            Statement(
-                Sid="CloudWatchAlarmsPublishToEncryptedTopic",
-                Effect=Allow,
-                Principal=Principal("Service", "cloudwatch.amazonaws.com"),
-                Action=[kms.Decrypt, kms.GenerateDataKey],
-                Resource=["*"],
+            # Alarms and the EventBridge rules (failed deployments, crashed tasks) publish to
+            # the encrypted SNS topic: EventBridge only if the key policy admits it.
+            service_publishes_to_encrypted_topics(
+                "CloudWatchAlarmsPublishToEncryptedTopic", "cloudwatch.amazonaws.com"
             ),
-            # So do the EventBridge rules (failed deployments, crashed tasks): a topic encrypted
-            # with a customer managed key takes events only if its key policy admits EventBridge
-            # ("Amazon SNS topic permissions", EventBridge User Guide).
-            Statement(
-                Sid="EventBridgeRulesPublishToEncryptedTopic",
-                Effect=Allow,
-                Principal=Principal("Service", "events.amazonaws.com"),
-                Action=[kms.Decrypt, kms.GenerateDataKey],
-                Resource=["*"],
+            service_publishes_to_encrypted_topics(
+                "EventBridgeRulesPublishToEncryptedTopic", "events.amazonaws.com"
             ),
         ],
     )

@@ -22,7 +22,6 @@ from typing import Any
 from awacs import sns
 from awacs.aws import (
     Allow,
-    ArnEquals,
     Bool,
     Condition,
     Deny,
@@ -37,7 +36,7 @@ from troposphere.events import InputTransformer, Rule, Target
 from troposphere.iam import Role
 from troposphere.sns import Topic, TopicPolicy
 
-from generator.common import add_output, arn, assumed_by
+from generator.common import add_output, arn, assumed_by, rules_publish_to_topic
 from generator.config import Settings
 from generator.core.compute import Compute
 from generator.core.environment import Environment
@@ -128,16 +127,7 @@ def _topic_policy(t: Template, topic: Topic, rules: list[Rule]) -> None:
                             StringEquals("aws:SourceAccount", Ref("AWS::AccountId"))
                         ),
                     ),
-                    Statement(
-                        Sid="OnlyThisStacksEventRules",
-                        Effect=Allow,
-                        Principal=Principal("Service", "events.amazonaws.com"),
-                        Action=[sns.Publish],
-                        Resource=[Ref(topic)],
-                        Condition=Condition(
-                            ArnEquals("aws:SourceArn", [GetAtt(r, "Arn") for r in rules])
-                        ),
-                    ),
+                    rules_publish_to_topic("OnlyThisStacksEventRules", topic, rules),
                     Statement(
                         Sid="OnlyOverTls",
                         Effect=Deny,
