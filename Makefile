@@ -95,9 +95,20 @@ deploy: $(VENV)/.installed ## Apply a stack through a change set: STACK=… ENV=
 	  $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve) $(if $(filter 1,$(ALLOW_DATA_LOSS)),--allow-data-loss)
 
 .PHONY: deploy-service
-deploy-service: $(VENV)/.installed ## Build, push and roll out one service: SERVICE=main|files ENV=…
+deploy-service: $(VENV)/.installed ## Build, push and roll out one service, followed stage by stage: SERVICE=main|files ENV=… [TAG=…|DIGEST=…]
 	$(PY) -m scripts.deploy deploy-service --service $(SERVICE) --env $(ENV) \
+	  $(if $(TAG),--image-tag "$(TAG)") $(if $(DIGEST),--image-digest "$(DIGEST)") \
 	  $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve)
+
+.PHONY: promote
+promote: $(VENV)/.installed ## Copy the image FROM runs into ENV's repository by digest and roll it out: SERVICE=… ENV=… FROM=… [DIGEST=…]
+	$(PY) -m scripts.deploy promote --service $(SERVICE) --env $(ENV) --from $(FROM) \
+	  $(if $(DIGEST),--digest "$(DIGEST)") $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve)
+
+.PHONY: rollback
+rollback: $(VENV)/.installed ## Back to the image that last ran healthy, or to TO=<tag>: SERVICE=… ENV=… [TO=…]
+	$(PY) -m scripts.deploy rollback --service $(SERVICE) --env $(ENV) \
+	  $(if $(TO),--to "$(TO)") $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve)
 
 .PHONY: publish-website
 publish-website: $(VENV)/.installed ## Upload website/ with config.js from the core stack and invalidate CloudFront: ENV=…
@@ -109,6 +120,14 @@ destroy: $(VENV)/.installed ## Delete ENV's website and core stacks, listing wha
 	@if [[ "$(origin ENV)" == file ]]; then echo "make destroy: name the environment, e.g. make destroy ENV=dev" >&2; exit 2; fi
 	$(PY) -m scripts.deploy destroy --env $(ENV) \
 	  $(if $(filter 1,$(YES)),--yes) $(if $(filter 1,$(DISABLE_DELETION_PROTECTION)),--disable-deletion-protection)
+
+.PHONY: smoke
+smoke: $(VENV)/.installed ## Check a stack through its front door, as the smoke user: ENV=… or URL=… (make up's site too)
+	$(PY) -m scripts.smoke run $(if $(URL),--url "$(URL)",--env $(ENV))
+
+.PHONY: smoke-user
+smoke-user: $(VENV)/.installed ## Create ENV's smoke user (password in Secrets Manager), or rotate it: ENV=… [ROTATE=1]
+	$(PY) -m scripts.smoke user --env $(ENV) $(if $(filter 1,$(ROTATE)),--rotate)
 
 .PHONY: status
 status: $(VENV)/.installed ## Stacks, services running/desired and target health: ENV=…

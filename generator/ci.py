@@ -21,6 +21,7 @@ Deployed once per environment by hand, with administrator credentials, as `todo-
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -83,6 +84,7 @@ SAM_TRANSFORM = "Serverless-2016-10-31"
 ARTIFACT_EXPIRY_DAYS = 30
 
 CREATE_PROVIDER = "CreateOidcProvider"
+PROMOTES = "PromotesFromAnotherEnvironment"
 IS_DEV = "IsDevEnvironment"
 
 
@@ -92,6 +94,7 @@ class Params:
     environment: Parameter
     existing_provider: Parameter
     deploy_branch: Parameter
+    promotes_from: Parameter
 
 
 @dataclass(frozen=True)
@@ -132,7 +135,10 @@ def add_parameters(t: Template) -> Params:
             Parameter(
                 "Environment",
                 Type="String",
-                AllowedValues=["dev", "prod"],
+                # An environment exists because config/<env>.json does (config/promotion.json
+                # orders them); the core stack's Environment takes the same names.
+                AllowedPattern=r"^[a-z][a-z0-9]{1,15}$",
+                ConstraintDescription="lower-case letters and digits, as in config/<env>.json",
                 Description="The environment (and GitHub environment) these roles deploy",
             )
         ),
@@ -161,8 +167,20 @@ def add_parameters(t: Template) -> Params:
                 ConstraintDescription="a branch name, no wildcards",
             )
         ),
+        promotes_from=t.add_parameter(
+            Parameter(
+                "PromotesFrom",
+                Type="String",
+                Default="",
+                AllowedPattern=r"^$|^[a-z][a-z0-9]{1,15}$",
+                ConstraintDescription="empty, or an environment's name",
+                Description="The environment before this one in config/promotion.json, whose "
+                "images make promote copies (empty for the first environment)",
+            )
+        ),
     )
     t.add_condition(CREATE_PROVIDER, Equals(Ref(params.existing_provider), ""))
+    t.add_condition(PROMOTES, Not(Equals(Ref(params.promotes_from), "")))
     t.add_condition(IS_DEV, Equals(Ref(params.environment), "dev"))
     return params
 
@@ -271,6 +289,7 @@ def _github_role(
     subject: str,
     policy_name: str,
     policy: Policy,
+    extra_policies: Sequence[Any] = (),
     **properties: Any,
 ) -> iam_resources.Role:
     """A role for this repository's jobs whose OIDC subject is `subject`, one hour at most."""
@@ -281,7 +300,10 @@ def _github_role(
         AssumeRolePolicyDocument=_github_trust(
             provider_arn, Sub(subject), exact="*" not in subject
         ),
-        Policies=[iam_resources.Policy(PolicyName=policy_name, PolicyDocument=policy)],
+        Policies=[
+            iam_resources.Policy(PolicyName=policy_name, PolicyDocument=policy),
+            *extra_policies,
+        ],
         **properties,
     )
 
@@ -457,11 +479,53 @@ def deploy_policy(
                     )
                 ],
             ),
+            # make smoke signs in as the environment's smoke user (scripts/smoke/user.py).
+            Statement(
+                Sid="ReadTheSmokeUsersPassword",
+                Effect=Allow,
+                Action=[Action("secretsmanager", "GetSecretValue")],
+                Resource=[
+                    arn(
+                        "secretsmanager:${AWS::Region}:${AWS::AccountId}:secret:"
+                        f"{settings.project}/${{Environment}}/smoke-user-*"
+                    )
+                ],
+            ),
             Statement(
                 Sid="ReadServiceLogs",
                 Effect=Allow,
                 Action=[logs.FilterLogEvents, logs.GetLogEvents, logs.DescribeLogStreams],
                 Resource=[arn(f"logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{core}-*")],
+            ),
+        ],
+    )
+
+
+def promote_policy(settings: Settings) -> Policy:
+    """make promote: read the previous environment's core stack and pull its images (never
+    push there); the copy lands in this environment's repositories (docs/releasing.md)."""
+    source = f"{settings.project}-${{PromotesFrom}}-core"
+    return Policy(
+        Version="2012-10-17",
+        Statement=[
+            Statement(
+                Sid="ReadThePreviousEnvironmentsCoreStack",
+                Effect=Allow,
+                Action=[cfn.DescribeStacks],
+                Resource=[
+                    arn(f"cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{source}/*")
+                ],
+            ),
+            Statement(
+                Sid="PullThePreviousEnvironmentsImages",
+                Effect=Allow,
+                Action=[
+                    ecr.BatchGetImage,
+                    ecr.GetDownloadUrlForLayer,
+                    ecr.DescribeImages,
+                    ecr.BatchCheckLayerAvailability,
+                ],
+                Resource=[arn(f"ecr:${{AWS::Region}}:${{AWS::AccountId}}:repository/{source}-*")],
             ),
         ],
     )
@@ -540,6 +604,15 @@ def add_roles(
                 subject=DEPLOY_SUBJECT,
                 policy_name="deploy",
                 policy=deploy_policy(settings, execution_role, artifacts),
+                extra_policies=[
+                    If(
+                        PROMOTES,
+                        iam_resources.Policy(
+                            PolicyName="promote", PolicyDocument=promote_policy(settings)
+                        ),
+                        Ref("AWS::NoValue"),
+                    )
+                ],
             ),
             ("cloudsplaining", "CredentialsExposure", REGISTRY_LOGIN),
             (

@@ -47,8 +47,9 @@ def scalable_target_id(service: str) -> str:
 BOOTSTRAP_TAG = "bootstrap"
 
 
-def image_tag_parameter(service: str) -> str:
-    return logical_id(service, "service-image-tag")
+def image_digest_parameter(service: str) -> str:
+    """The image a service runs, by digest (`sha256:…`); tags are for people only."""
+    return logical_id(service, "service-image-digest")
 
 
 def service_name_output(service: str) -> str:

@@ -46,7 +46,7 @@ from troposphere.cognito import (
 from generator.common import add_output, retain
 from generator.config import Settings
 from generator.core.network import Network
-from generator.naming import BOOTSTRAP_TAG, image_tag_parameter
+from generator.naming import BOOTSTRAP_TAG, image_digest_parameter
 
 MFA_ENABLED = "MfaEnabled"
 HAS_JWKS = "HasUserPoolJwks"
@@ -83,7 +83,10 @@ def _add_jwks(t: Template, settings: Settings, network: Network) -> Parameter:
     # A private stack whose services run must have the keys: refuse the change set otherwise
     # (a stack whose services are all still bootstrapping has no pool to read them from yet).
     running = Or(
-        *(Not(Equals(Ref(image_tag_parameter(s.name)), BOOTSTRAP_TAG)) for s in settings.services)
+        *(
+            Not(Equals(Ref(image_digest_parameter(s.name)), BOOTSTRAP_TAG))
+            for s in settings.services
+        )
     )
     t.add_rule(
         "PrivateEgressNeedsTheUserPoolKeys",

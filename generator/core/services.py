@@ -47,10 +47,12 @@ from generator.core.registry import Registry
 from generator.core.release import GATE_STAGE, Release
 from generator.core.secrets import Secrets, StackSecret
 from generator.core.security import Security
-from generator.naming import BOOTSTRAP_TAG, logical_id
+from generator.naming import BOOTSTRAP_TAG, image_digest_parameter, logical_id
 
-# A git tag or commit: anything but the mutable `latest` (CloudFormation patterns are Java regexes).
-IMAGE_TAG_PATTERN = r"^(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+# An image digest: the task definition names the image by its content, so what runs is exactly
+# what was tested (tags are mutable in general, and only for people here). `bootstrap` before the
+# first image exists.
+IMAGE_DIGEST_PATTERN = rf"^({BOOTSTRAP_TAG}|sha256:[a-f0-9]{{64}})$"
 
 # Writable scratch space on a read-only root filesystem, as a per-task volume: /tmp for gunicorn.
 # On Fargate a task volume starts as root 0755: the images declare `VOLUME /tmp` (mode 1777) so
@@ -71,7 +73,7 @@ class AppService:
     task_definition: TaskDefinition
     min_tasks: Parameter
     max_tasks: Parameter
-    bootstrapping: str  # condition: its image tag is `bootstrap` (no image yet, no task)
+    bootstrapping: str  # condition: its image is `bootstrap` (no image yet, no task)
 
 
 @dataclass(frozen=True)
@@ -226,19 +228,20 @@ def add_services(
     return Services(by_name=by_name, enabled=SERVICES_ENABLED)
 
 
-def _image_tag(t: Template, spec: ServiceSpec) -> Parameter:
+def _image_digest(t: Template, spec: ServiceSpec) -> Parameter:
     return t.add_parameter(
         Parameter(
-            f"{logical_id(spec.name)}ServiceImageTag",
+            image_digest_parameter(spec.name),
             Type="String",
             Default=BOOTSTRAP_TAG,
-            AllowedPattern=IMAGE_TAG_PATTERN,
+            AllowedPattern=IMAGE_DIGEST_PATTERN,
             ConstraintDescription=(
-                f"an immutable tag (for example the git commit) or {BOOTSTRAP_TAG}, never latest"
+                f"an image digest, sha256: and 64 hex digits, or {BOOTSTRAP_TAG}"
             ),
             Description=(
-                f"Tag of the {spec.name} service's image in its ECR repository; "
-                f"{BOOTSTRAP_TAG} (before the first image is pushed) runs no task"
+                f"Digest of the {spec.name} service's image in its ECR repository (set by make "
+                f"deploy-service, promote and rollback); {BOOTSTRAP_TAG} (before the first image "
+                "is pushed) runs no task"
             ),
         )
     )
@@ -257,10 +260,16 @@ def _task_count(t: Template, spec: ServiceSpec, bound: str, default: int) -> Par
 
 
 def _task_definition(
-    t: Template, settings: Settings, spec: ServiceSpec, tag: Parameter, wiring: _Wiring
+    t: Template, settings: Settings, spec: ServiceSpec, digest: Parameter, wiring: _Wiring
 ) -> TaskDefinition:
     repository = wiring.registry.repositories[spec.name]
-    image = Sub(f"${{{repository.title}.RepositoryUri}}:${{{tag.title}}}")
+    uri = f"${{{repository.title}.RepositoryUri}}"
+    # By digest once an image exists; `bootstrap` names no image and no task runs.
+    image = If(
+        logical_id(spec.name, "bootstrapping"),
+        Sub(f"{uri}:{BOOTSTRAP_TAG}"),
+        Sub(f"{uri}@${{{digest.title}}}"),
+    )
     fargate = wiring.compute.use_fargate
     return t.add_resource(
         TaskDefinition(
@@ -333,13 +342,13 @@ def _deployment(settings: Settings, spec: ServiceSpec, release: Release) -> Depl
 
 
 def add_service(t: Template, settings: Settings, spec: ServiceSpec, wiring: _Wiring) -> AppService:
-    """One app service: its image tag and task counts, task definition and ECS service."""
-    tag = _image_tag(t, spec)
+    """One app service: its image digest and task counts, task definition and ECS service."""
+    digest = _image_digest(t, spec)
     bootstrapping = logical_id(spec.name, "bootstrapping")
-    t.add_condition(bootstrapping, Equals(Ref(tag), BOOTSTRAP_TAG))
+    t.add_condition(bootstrapping, Equals(Ref(digest), BOOTSTRAP_TAG))
     min_tasks = _task_count(t, spec, "min", 2)
     max_tasks = _task_count(t, spec, "max", 8)
-    task_definition = _task_definition(t, settings, spec, tag, wiring)
+    task_definition = _task_definition(t, settings, spec, digest, wiring)
     compute, lb, fargate = wiring.compute, wiring.lb, wiring.compute.use_fargate
     release = wiring.release.by_service[spec.name]
     ecs_service = t.add_resource(
@@ -365,7 +374,7 @@ def add_service(t: Template, settings: Settings, spec: ServiceSpec, wiring: _Wir
             # would fail the creation). Otherwise DesiredCount is left unset, so Application
             # Auto Scaling owns the count and a stack update never resets a scaled-out
             # service: CloudFormation omits an unset DesiredCount from UpdateService, and on
-            # the update from `bootstrap` to a real tag the scalable target's new minimum
+            # the update from `bootstrap` to a real image the scalable target's new minimum
             # (0 -> MinTasks) makes Application Auto Scaling raise the count, which starts
             # the tasks (RegisterScalableTarget moves the current capacity into the new
             # bounds). See docs/deploy.md, first deployment.

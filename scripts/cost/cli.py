@@ -11,6 +11,8 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+from generator.config import Settings
+from generator.naming import image_digest_parameter
 from scripts.cfn.template import parse_template
 from scripts.cost.estimate import (
     PRICED_REGION,
@@ -24,8 +26,10 @@ from scripts.cost.estimate import (
 from scripts.deploy.errors import ConfigError
 from scripts.deploy.params import CONFIG_DIR, ENVS, TEMPLATES_DIR, load_config
 
-# The image tags of a running environment: `bootstrap` would price services with no task.
-RUNNING = {"MainServiceImageTag": "running", "FilesServiceImageTag": "running"}
+# The images of a running environment: `bootstrap` would price services with no task.
+RUNNING = {
+    image_digest_parameter(service.name): "sha256:" + "0" * 64 for service in Settings().services
+}
 
 
 def _pairs(values: Sequence[str], what: str) -> dict[str, str]:

@@ -21,6 +21,8 @@ from scripts.deploy.aws import AwsClients
 from scripts.deploy.destroy import run_destroy
 from scripts.deploy.errors import ConfigError, DeployError, Interrupted, NoChanges
 from scripts.deploy.params import CONFIG_DIR, ENVS, STACKS, TEMPLATES_DIR, stack_name, stack_outputs
+from scripts.deploy.promote import run_promote
+from scripts.deploy.rollback import run_rollback
 from scripts.deploy.rollout import SERVICES, ServiceRef, run_deploy_service
 from scripts.deploy.stacks import (
     Context,
@@ -113,10 +115,35 @@ def build_parser() -> argparse.ArgumentParser:
     sub.add_argument("--service", required=True, choices=SERVICES)
     add_role(sub)
     sub.add_argument("--auto-approve", action="store_true", help="do not ask")
-    sub.add_argument(
+    image = sub.add_mutually_exclusive_group()
+    image.add_argument(
         "--image-tag",
         help="roll out an image already in ECR (e.g. an earlier commit) instead of building HEAD",
     )
+    image.add_argument("--image-digest", help="roll out an image already in ECR, by digest")
+    sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
+
+    sub = add(
+        "promote",
+        "Copy the image another environment runs into this one's repository, by digest (never "
+        "rebuilt), and roll it out",
+    )
+    sub.add_argument("--service", required=True, choices=SERVICES)
+    sub.add_argument("--from", dest="source", required=True, choices=ENVS, help="source env")
+    sub.add_argument("--digest", help="the image to promote (default: what --from runs)")
+    add_role(sub)
+    sub.add_argument("--auto-approve", action="store_true", help="do not ask")
+    sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
+
+    sub = add(
+        "rollback",
+        "Roll a service back to the image that last ran healthy (from ECS's deployments), or "
+        "to an image tag, through a change set",
+    )
+    sub.add_argument("--service", required=True, choices=SERVICES)
+    sub.add_argument("--to", help="an image tag in the service's repository")
+    add_role(sub)
+    sub.add_argument("--auto-approve", action="store_true", help="do not ask")
     sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
 
     sub = add(
@@ -211,6 +238,24 @@ def run(args: argparse.Namespace, clients: AwsClients, console: Console) -> None
             args.service,
             auto_approve=args.auto_approve,
             image_tag=args.image_tag,
+            image_digest=args.image_digest,
+            timeout_seconds=args.timeout,
+        )
+    elif args.verb == "promote":
+        run_promote(
+            _context(args, clients, console),
+            args.service,
+            args.source,
+            digest=args.digest,
+            auto_approve=args.auto_approve,
+            timeout_seconds=args.timeout,
+        )
+    elif args.verb == "rollback":
+        run_rollback(
+            _context(args, clients, console),
+            args.service,
+            to=args.to,
+            auto_approve=args.auto_approve,
             timeout_seconds=args.timeout,
         )
     elif args.verb == "destroy":

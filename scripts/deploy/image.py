@@ -107,6 +107,36 @@ def image_exists(ecr: Client, repository_uri: str, tag: str) -> bool:
     return True
 
 
+DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+
+
+def validate_digest(digest: str) -> None:
+    if not DIGEST.match(digest):
+        raise InvalidImageTag(f"{digest!r} is not an image digest (sha256: and 64 hex digits)")
+
+
+def describe(ecr: Client, repository_uri: str, image_id: dict[str, str]) -> dict[str, Any]:
+    """The image's details in the repository (its digest, its tags); refuses an unknown one."""
+    name = repository_uri.split("/", 1)[1]
+    try:
+        details = ecr.describe_images(repositoryName=name, imageIds=[image_id])["imageDetails"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ImageNotFoundException":
+            shown = image_id.get("imageTag") or image_id.get("imageDigest")
+            raise InvalidImageTag(
+                f"{name} has no image {shown}: nothing was changed. Its images: "
+                f"aws ecr describe-images --repository-name {name}"
+            ) from exc
+        raise
+    found: dict[str, Any] = details[0]
+    return found
+
+
+def digest_of(ecr: Client, repository_uri: str, tag: str) -> str:
+    """The digest a tag names (tags are immutable here, so it never changes)."""
+    return str(describe(ecr, repository_uri, {"imageTag": tag})["imageDigest"])
+
+
 def _checked(run: Runner, args: Sequence[str], what: str, **kwargs: Any) -> None:
     done = run(list(args), text=True, check=False, **kwargs)
     if done.returncode != 0:

@@ -166,7 +166,7 @@ def build_parameters(
     """CloudFormation's Parameters list.
 
     A template parameter that the config does not set keeps its current value on an existing
-    stack (UsePreviousValue): that is how the image tags that deploy-service rolled out survive
+    stack (UsePreviousValue): that is how the image digests that deploy-service rolled out survive
     a `make deploy STACK=core`. On a new stack it takes the template default.
     """
     unknown = sorted(set(values) - set(declared))
@@ -182,8 +182,8 @@ def build_parameters(
     )
     if missing:
         hint = (
-            "; image tags are set by `make deploy-service`, see the README's first deployment"
-            if any(key.endswith("ImageTag") for key in missing)
+            "; image digests are set by `make deploy-service`, see the README's first deployment"
+            if any(key.endswith("ImageDigest") for key in missing)
             else ""
         )
         raise ConfigError(

@@ -12,6 +12,7 @@ task definition with every task healthy.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -343,23 +344,38 @@ def print_gate_log(
         console.print(f"  {event['message'].rstrip()}", markup=False, highlight=False)
 
 
+def report_output(name: str, value: str) -> None:
+    """A value for the next job of a GitHub Actions workflow ($GITHUB_OUTPUT), when run there."""
+    path = os.environ.get("GITHUB_OUTPUT")
+    if path:
+        with open(path, "a", encoding="utf-8") as out:
+            out.write(f"{name}={value}\n")
+
+
 def run_deploy_service(
     ctx: Context,
     service: str,
     *,
     auto_approve: bool,
     image_tag: str | None = None,
+    image_digest: str | None = None,
     repo: Path = ROOT,
     publish: Callable[..., None] = image.publish_image,
     timeout_seconds: float = 1800.0,
+    what: str = "image",
 ) -> dict[str, Any]:
+    """Roll one service out to an image: HEAD built and pushed (no tag, no digest), an image
+    already in ECR by tag, or by digest (promote and rollback). The stack names it by digest."""
     cfn = ctx.clients("cloudformation")
     core = stack_name(ctx.env, "core")
-    build = image_tag is None  # an explicit tag names an image already pushed
-    if image_tag is None:
+    build = image_tag is None and image_digest is None
+    if build:
         image.ensure_clean_tree(repo)
         image_tag = image.head_commit(repo)
-    image.validate_tag(image_tag)
+    if image_tag is not None:
+        image.validate_tag(image_tag)
+    if image_digest is not None:
+        image.validate_digest(image_digest)
 
     stack = describe_stack(cfn, core)
     if stack is None or stack["StackStatus"] == "REVIEW_IN_PROGRESS":
@@ -373,21 +389,23 @@ def run_deploy_service(
     if repository_key not in outputs:
         raise MissingOutput(f"stack {core} has no output {repository_key}")
     ref = ServiceRef.from_outputs(service, outputs, core)
-    publish(
-        ctx.clients("ecr"),
-        outputs[repository_key],
-        image_tag,
-        service=service,
-        repo=repo,
-        console=ctx.console,
-        build=build,
-    )
+    uri = outputs[repository_key]
+    ecr = ctx.clients("ecr")
+    if image_digest is None:
+        assert image_tag is not None
+        publish(ecr, uri, image_tag, service=service, repo=repo, console=ctx.console, build=build)
+        image_digest = image.digest_of(ecr, uri, image_tag)
+    else:
+        tags = image.describe(ecr, uri, {"imageDigest": image_digest}).get("imageTags") or []
+        image_tag = image_tag or (tags[0] if tags else None)
+    shown = f"{image_tag} ({image_digest})" if image_tag else image_digest
+    report_output("image-digest", image_digest)
 
-    key = naming.image_tag_parameter(service)
+    key = naming.image_digest_parameter(service)
     live = parameters_of(stack)
-    if live.get(key) == image_tag:
-        raise NoChanges(f"stack {core}: {key} is already {image_tag}; nothing to roll out")
-    changes = {key: image_tag}
+    if live.get(key) == image_digest:
+        raise NoChanges(f"stack {core}: {key} is already {shown}; nothing to roll out")
+    changes = {key: image_digest}
     if live.get(jwks.EGRESS) == jwks.PRIVATE:
         # A private stack's services verify tokens with the keys it carries: the first rollout
         # out of `bootstrap` needs them, and a later one refreshes them.
@@ -403,7 +421,7 @@ def run_deploy_service(
         TemplateSource(use_previous=True),
         previous_values_with(stack, changes),
         "UPDATE",
-        f"{service} service image {image_tag}",
+        f"{service} service {what} {shown}",
     )
     guard_data_loss(plan.change_set, plan.rows, allow=False)
     others = unexpected_changes(plan.rows, service)
@@ -443,12 +461,12 @@ def run_deploy_service(
     except KeyboardInterrupt:
         raise Interrupted(
             f"stopped watching ECS service {ref.name} in {ref.cluster}, but its deployment of "
-            f"{image_tag} goes on (the circuit breaker and the deployment alarms still roll a "
+            f"{shown} goes on (the circuit breaker and the deployment alarms still roll a "
             f"failing one back). Follow it with `make status ENV={ctx.env}`"
         ) from None
     render_outputs(ctx.console, result.stack)
     ctx.console.print(
-        f"[green]{ref.name}[/green] runs {image_tag}: "
+        f"[green]{ref.name}[/green] runs {shown}: "
         f"{watched['runningCount']}/{watched['desiredCount']} tasks"
     )
     return watched

@@ -32,7 +32,7 @@ from scripts.diff.sources import Config
 
 ACCOUNT = "123456789012"
 # Set on the running stack by `make deploy-service`, never by config/<env>.json.
-DEPLOY_SET = frozenset(naming.image_tag_parameter(service) for service in SERVICES)
+DEPLOY_SET = frozenset(naming.image_digest_parameter(service) for service in SERVICES)
 
 
 class _OutputPlaceholders(Mapping[str, str]):

@@ -41,6 +41,7 @@ from scripts.local.resources import (
 )
 from scripts.local.secrets import create_secrets, injected
 from scripts.local.services import LocalService, gunicorn_settings, local_command, start_service
+from scripts.smoke.user import ensure_smoke_user, secret_name
 
 ROOT = Path(__file__).resolve().parents[2]
 _ISSUER = re.compile(
@@ -284,6 +285,12 @@ class LocalStack:
         secrets = [s for service in self.description.services for s in service.secrets]
         for name in create_secrets(secrets, self.client("secretsmanager"), self.client("ssm")):
             self.log.line("local", f"created secret {name} with a local development value")
+        # The smoke user, as `make smoke-user` makes it in AWS: `make smoke URL=<site>` signs in
+        # with the password it keeps in the emulator's Secrets Manager.
+        user, _ = ensure_smoke_user(
+            self.client("cognito-idp"), self.client("secretsmanager"), self.user_pool_id, "local"
+        )
+        self.log.line("local", f"created smoke user {user.username} ({secret_name('local')})")
 
     def service_environment(self, service: LocalService, port: int) -> dict[str, str]:
         """The task definition's environment bound to the local resources, plus local settings."""

@@ -31,8 +31,8 @@ def core_parameters(environment: str = "dev", **given: str) -> dict[str, str]:
     """The core stack's values as a running environment has them (image tags rolled out)."""
     return {
         "Environment": environment,
-        "MainServiceImageTag": "0123456789abcdef0123456789abcdef01234567",
-        "FilesServiceImageTag": "0123456789abcdef0123456789abcdef01234567",
+        "MainServiceImageDigest": "sha256:" + "0a1b" * 16,
+        "FilesServiceImageDigest": "sha256:" + "0a1b" * 16,
         "WebsiteOrigin": f"https://{environment}.todo.example.com",
         # A Slack channel, so that its resources (created only with one) are checked too.
         "SlackWorkspaceId": "T0123ABCD",

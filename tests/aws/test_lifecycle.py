@@ -114,7 +114,7 @@ def test_an_image_rollout_changes_only_the_service_and_its_task_definition(
 ) -> None:
     """deploy-service's change set: the task definition is replaced (ECS registers a revision),
     the service follows it, and nothing is replaced that holds traffic or data."""
-    plan = plan_update(stack(core), stack(core, MainServiceImageTag="v2"))
+    plan = plan_update(stack(core), stack(core, MainServiceImageDigest="sha256:" + "9f" * 32))
     assert {(op.logical_id, op.action) for op in plan} == {
         ("MainTaskDefinition", "Replace"),
         ("MainService", "Modify"),
@@ -133,7 +133,12 @@ def _progressive(**given: str) -> dict[str, str]:
 def test_a_release_changes_no_rule_that_ecs_manages(core: dict[str, Any]) -> None:
     """deploy-service's change set on a progressive service: the rules stay as ECS left them."""
     old = stack(core, **_progressive())
-    assert update_hazards(old, stack(core, **_progressive(MainServiceImageTag="v2"))) == []
+    assert (
+        update_hazards(
+            old, stack(core, **_progressive(MainServiceImageDigest="sha256:" + "9f" * 32))
+        )
+        == []
+    )
 
 
 def test_changing_a_rule_that_ecs_manages_is_a_hazard(core: dict[str, Any]) -> None:

@@ -179,3 +179,47 @@ def test_the_new_roles_are_assumed_only_by_their_service() -> None:
         assert _trusted(template, f"{name}EcsInfrastructureRole") == ["ecs.amazonaws.com"]
     for name in ("ReleaseGate", "NotFound"):
         assert _trusted(template, f"{name}FunctionRole") == ["lambda.amazonaws.com"]
+
+
+@pytest.mark.parametrize(("own", "other"), [("dev", "prod"), ("prod", "dev")])
+def test_the_deploy_role_reads_only_its_own_smoke_user(own: str, other: str) -> None:
+    """make smoke in CI signs in with the password in todo/<env>/smoke-user."""
+    deploy = ci_roles(own)["GitHubDeployRole"]
+
+    def secret(environment: str) -> Request:
+        arn = (
+            f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:todo/{environment}/smoke-user-AbC123"
+        )
+        return Request("secretsmanager:GetSecretValue", arn, IN_REGION)
+
+    assert allowed(deploy, secret(own)).allowed
+    assert not allowed(deploy, secret(other)).allowed
+    rotate = Request("secretsmanager:PutSecretValue", secret(own).resource, IN_REGION)
+    assert not allowed(deploy, rotate).allowed  # rotation is an administrator's
+
+
+def test_a_deploy_role_promotes_only_from_the_environment_before_it() -> None:
+    """prod's CI stack with PromotesFrom=dev: make promote pulls dev's images, never pushes
+    there, and reads no third environment; without PromotesFrom it reads none."""
+    from scripts.cfn.template import parse_template
+    from scripts.iam.stack_roles import role_policies
+    from tests.aws.conftest import GITHUB_REPOSITORY
+
+    template = parse_template(render_all()["ci.yaml"])
+    given = {"Environment": "prod", "GitHubRepository": GITHUB_REPOSITORY, "PromotesFrom": "dev"}
+    deploy = role_policies(template, "ci", deployment("prod"), given)["GitHubDeployRole"]
+
+    def repository(environment: str) -> str:
+        return f"arn:aws:ecr:{REGION}:{ACCOUNT}:repository/todo-{environment}-core-mainrepo-0a1b"
+
+    def request(action: str, environment: str) -> Request:
+        return Request(action, repository(environment), IN_REGION)
+
+    for action in ("ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:DescribeImages"):
+        assert allowed(deploy, request(action, "dev")).allowed, action
+        assert not allowed(deploy, request(action, "staging")).allowed, action
+    for action in ("ecr:PutImage", "ecr:InitiateLayerUpload"):
+        assert not allowed(deploy, request(action, "dev")).allowed, action
+        assert allowed(deploy, request(action, "prod")).allowed, action
+    first = ci_roles("dev")["GitHubDeployRole"]  # no PromotesFrom: no other environment
+    assert not allowed(first, request("ecr:BatchGetImage", "prod")).allowed

@@ -18,7 +18,7 @@ def test_services_are_compared_as_they_run_not_as_first_created(committed: Revis
     scaling limits come from config/<env>.json instead of the bootstrap shape's 0 tasks."""
     for env, config in committed.configs.items():
         core = prepare(committed.templates["core"], "core", env, config)
-        assert core.sources["MainServiceImageTag"] == "set by make deploy-service"
+        assert core.sources["MainServiceImageDigest"] == "set by make deploy-service"
         target = core.compared["Resources"]["MainScalableTarget"]["Properties"]
         assert str(target["MaxCapacity"]) == str(config["core"]["MainServiceMaxTasks"])
 

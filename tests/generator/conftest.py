@@ -23,8 +23,8 @@ from scripts.cfn.template import parse_template
 # runs no task, which tests/generator/test_core_bootstrap.py checks.
 REQUIRED = {
     "Environment": "dev",
-    "MainServiceImageTag": "0123456789abcdef0123456789abcdef01234567",
-    "FilesServiceImageTag": "v1.2.3",
+    "MainServiceImageDigest": "sha256:" + "0a1b" * 16,
+    "FilesServiceImageDigest": "sha256:" + "2c3d" * 16,
     "WebsiteOrigin": "https://todo.example.com",
 }
 LAUNCH_TYPES = ("EC2", "FARGATE")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from awacs.aws import Policy
-from troposphere import iam
+from troposphere import If, iam
 
 from generator import ci, core, website
 from generator.config import Settings
@@ -71,13 +71,17 @@ def role(template: dict[str, Any], name: str) -> dict[str, Any]:
     return resource
 
 
+def inline_policies(resource: dict[str, Any]) -> list[dict[str, Any]]:
+    """A role's inline policies, a conditional one (`Fn::If` [condition, policy, NoValue]) too."""
+    found = []
+    for policy in resource["Properties"].get("Policies", []):
+        found.append(policy["Fn::If"][1] if "Fn::If" in policy else policy)
+    return found
+
+
 def statements(resource: dict[str, Any], template: dict[str, Any] | None = None) -> list[Any]:
     """A role's statements: its inline policies', and (given the template) its managed ones'."""
-    found = [
-        s
-        for p in resource["Properties"].get("Policies", [])
-        for s in p["PolicyDocument"]["Statement"]
-    ]
+    found = [s for p in inline_policies(resource) for s in p["PolicyDocument"]["Statement"]]
     for ref in resource["Properties"].get("ManagedPolicyArns", []):
         if template is not None and isinstance(ref, dict) and "Ref" in ref:
             found += template["Resources"][ref["Ref"]]["Properties"]["PolicyDocument"]["Statement"]
@@ -287,6 +291,8 @@ def test_iam_documents_are_awacs_objects() -> None:
     for r in roles:
         assert isinstance(r.AssumeRolePolicyDocument, Policy), r.title
         for policy in getattr(r, "Policies", []):
+            if isinstance(policy, If):  # a conditional policy: [condition, policy, NoValue]
+                policy = policy.data["Fn::If"][1]
             assert isinstance(policy.PolicyDocument, Policy), r.title
     managed = [r for r in t.resources.values() if isinstance(r, iam.ManagedPolicy)]
     assert len(managed) == 5  # four for the execution role, the workload boundary

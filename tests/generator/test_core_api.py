@@ -173,7 +173,7 @@ def test_environment_config_sets_only_declared_valid_parameters(
             assert re.fullmatch(spec["AllowedPattern"], value), key
         if "MinValue" in spec:
             assert int(value) >= int(spec["MinValue"]), key
-    # Image tags are rolled out by deploy-service and kept as they are by `make deploy`.
-    assert not {k for k in config["core"] if k.endswith("ImageTag")}
+    # Images are rolled out by deploy-service and kept as they are by `make deploy`.
+    assert not {k for k in config["core"] if k.endswith(("ImageTag", "ImageDigest"))}
     # Every combination the config picks resolves (conditions, branches) without a gap.
     resolve(core_template, config["core"])

@@ -138,14 +138,19 @@ def test_environment_is_exactly_the_contract(core_template: dict[str, Any], serv
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_container_image_is_its_repository_at_the_tag_parameter(
+def test_container_image_is_its_repository_at_the_digest_parameter(
     core_template: dict[str, Any], service: str
 ) -> None:
+    """By digest: what runs is what was tested; `bootstrap` names no image and runs no task."""
     title = service.title()
     (container,) = props(core_template, f"{title}TaskDefinition")["ContainerDefinitions"]
     assert container["Name"] == service
     assert container["Image"] == {
-        "Fn::Sub": f"${{{title}Repository.RepositoryUri}}:${{{title}ServiceImageTag}}"
+        "Fn::If": [
+            f"{title}Bootstrapping",
+            {"Fn::Sub": f"${{{title}Repository.RepositoryUri}}:bootstrap"},
+            {"Fn::Sub": f"${{{title}Repository.RepositoryUri}}@${{{title}ServiceImageDigest}}"},
+        ]
     }
     log = container["LogConfiguration"]
     assert log["LogDriver"] == "awslogs"
@@ -155,23 +160,23 @@ def test_container_image_is_its_repository_at_the_tag_parameter(
 
 @pytest.mark.parametrize("service", SERVICES)
 @pytest.mark.parametrize(
-    ("tag", "accepted"),
+    ("value", "accepted"),
     [
-        ("latest", False),
+        ("sha256:" + "0a1b2c3d" * 8, True),
         ("bootstrap", True),
-        ("v1.2.3", True),
-        ("0123456789abcdef0123456789abcdef01234567", True),
+        ("latest", False),
+        ("v1.2.3", False),  # a tag: tags are for people, the stack names the digest
+        ("0123456789abcdef0123456789abcdef01234567", False),
+        ("sha256:" + "0a1b2c3d" * 7, False),  # too short
+        ("sha256:" + "0A1B2C3D" * 8, False),  # digests are lower-case hex
         ("", False),
-        ("latest-build", True),
-        ("-leading-dash", False),
-        ("has space", False),
     ],
 )
-def test_image_tag_parameter_rejects_latest(
-    core_template: dict[str, Any], service: str, tag: str, accepted: bool
+def test_image_digest_parameter_takes_only_a_digest(
+    core_template: dict[str, Any], service: str, value: str, accepted: bool
 ) -> None:
-    parameter = core_template["Parameters"][f"{service.title()}ServiceImageTag"]
-    assert bool(re.fullmatch(parameter["AllowedPattern"], tag)) is accepted
+    parameter = core_template["Parameters"][f"{service.title()}ServiceImageDigest"]
+    assert bool(re.fullmatch(parameter["AllowedPattern"], value)) is accepted
 
 
 def test_listener_rules_route_files_before_main(core_template: dict[str, Any]) -> None:

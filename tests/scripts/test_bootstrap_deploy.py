@@ -35,7 +35,7 @@ from tests.scripts.test_rollout import (
 CORE = "todo-dev-core"
 NAME = "deploy-20260105T093000Z-abc1234def56"
 BUCKET = "todo-deploy-artifacts-123456789012-eu-west-1"
-IMAGE_TAGS = ("MainServiceImageTag", "FilesServiceImageTag")
+IMAGE_TAGS = ("MainServiceImageDigest", "FilesServiceImageDigest")
 
 
 def declared() -> dict[str, dict[str, Any]]:
@@ -121,7 +121,7 @@ def test_a_stack_left_in_review_is_still_created_without_previous_values() -> No
 
 def test_a_later_core_deploy_keeps_the_rolled_out_tags() -> None:
     current = {key: str(spec.get("Default", "x")) for key, spec in declared().items()}
-    current |= {"MainServiceImageTag": NEW_TAG, "FilesServiceImageTag": "bootstrap"}
+    current |= {"MainServiceImageDigest": NEW_TAG, "FilesServiceImageDigest": "bootstrap"}
     current |= {"LaunchType": load_config("dev", CONFIG_DIR)["core"]["LaunchType"]}
     parameters = plan_core(fakes.stack(CORE, "UPDATE_COMPLETE", parameters=current), "UPDATE")
     by_key = {p["ParameterKey"]: p for p in parameters}
@@ -132,7 +132,8 @@ def test_a_later_core_deploy_keeps_the_rolled_out_tags() -> None:
 
 def test_bootstrap_is_never_rolled_out_as_an_image(tmp_path: Path) -> None:
     ecs = ecs_service(service(at(0, 0)))
-    all_clients, stubs = clients(ecs)  # no CloudFormation responses: a call would fail
+    # no CloudFormation or ECR responses: a call would fail
+    all_clients, stubs = clients(ecs, digest_of=None)
     ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     with pytest.raises(InvalidImageTag, match="0 tasks"):
         run_deploy_service(ctx, "main", auto_approve=True, image_tag="bootstrap", publish=Pushed())
@@ -168,7 +169,7 @@ def test_first_rollout_waits_until_auto_scaling_has_started_the_tasks(tmp_path: 
     all_clients, stubs = clients(ecs)
     stub_stack_update(
         stubs["cloudformation"],
-        current={**PARAMETERS, "MainServiceImageTag": "bootstrap"},
+        current={**PARAMETERS, "MainServiceImageDigest": "bootstrap"},
     )
     ctx, out, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
     pushed = Pushed()

@@ -37,7 +37,7 @@ Parameters:
     Type: String
     AllowedValues: [EC2, FARGATE]
     Default: EC2
-  MainServiceImageTag:
+  MainServiceImageDigest:
     Type: String
     AllowedPattern: ^(?!latest$)[A-Za-z0-9_.-]+$
   WebsiteOrigin:
@@ -48,7 +48,11 @@ Resources:
     Properties:
       BillingMode: !Ref 'AWS::NoValue'
 """
-CURRENT = {"LaunchType": "EC2", "MainServiceImageTag": "0123abc", "WebsiteOrigin": "https://a.test"}
+CURRENT = {
+    "LaunchType": "EC2",
+    "MainServiceImageDigest": "0123abc",
+    "WebsiteOrigin": "https://a.test",
+}
 
 
 @pytest.fixture
@@ -113,7 +117,7 @@ def expect_pages(stub: Any, *pages: list[dict[str, Any]]) -> None:
 UPDATE_PARAMETERS: list[dict[str, Any]] = [
     {"ParameterKey": "LaunchType", "ParameterValue": "EC2"},
     # Not in config: keeps what deploy-service rolled out.
-    {"ParameterKey": "MainServiceImageTag", "UsePreviousValue": True},
+    {"ParameterKey": "MainServiceImageDigest", "UsePreviousValue": True},
     {"ParameterKey": "WebsiteOrigin", "ParameterValue": "https://a.test"},
 ]
 
@@ -317,7 +321,7 @@ def review_in_progress_deploy(stub: Any, parameters: list[dict[str, Any]]) -> No
 
 NEW_PARAMETERS: list[dict[str, Any]] = [
     {"ParameterKey": "LaunchType", "ParameterValue": "EC2"},
-    {"ParameterKey": "MainServiceImageTag", "ParameterValue": "bootstrap"},
+    {"ParameterKey": "MainServiceImageDigest", "ParameterValue": "bootstrap"},
     {"ParameterKey": "WebsiteOrigin", "ParameterValue": "https://a.test"},
 ]
 
@@ -386,7 +390,7 @@ def test_review_in_progress_is_created_and_events_stream_until_complete(
         "core",
         auto_approve=False,
         allow_data_loss=False,
-        overrides={"MainServiceImageTag": "bootstrap"},
+        overrides={"MainServiceImageDigest": "bootstrap"},
     )
     stub.assert_no_pending_responses()
     assert result.status == "CREATE_COMPLETE"
@@ -414,7 +418,7 @@ def test_required_parameter_without_value_is_named(dirs: tuple[Path, Path]) -> N
     ctx, _, _ = fakes.context(
         AwsClients(cloudformation=cfn), config_dir=dirs[0], templates_dir=dirs[1]
     )
-    with pytest.raises(Exception, match="no value for MainServiceImageTag"):
+    with pytest.raises(Exception, match="no value for MainServiceImageDigest"):
         run_changeset(ctx, "core", allow_data_loss=False)
 
 

@@ -30,6 +30,7 @@ from tests.scripts.test_rollout import (
     CLUSTER,
     CORE,
     NAME,
+    NEW_DIGEST,
     NEW_TAG,
     OUTPUTS,
     PARAMETERS,
@@ -39,6 +40,7 @@ from tests.scripts.test_rollout import (
     Pushed,
     deployment,
     service,
+    stub_digest,
     stub_plan,
 )
 
@@ -98,7 +100,7 @@ def stub_canary_execution(cfn: Stubber, rounds: int, end: str, reason: str = "")
             fakes.event(CORE, CORE, STACK, "UPDATE_ROLLBACK_COMPLETE", 700),
         ]
     cfn.add_response("describe_stack_events", {"StackEvents": list(reversed(last))})
-    updated = {**PARAMETERS, "MainServiceImageTag": NEW_TAG}
+    updated = {**PARAMETERS, "MainServiceImageDigest": NEW_DIGEST}
     cfn.add_response(
         "describe_stacks",
         fakes.stack(CORE, end, parameters=updated, outputs=OUTPUTS_WITH_GATE),
@@ -122,6 +124,7 @@ def stub_ecs_reads(ecs: Stubber, answers: list[dict[str, Any]]) -> None:
 
 def stubbed_clients() -> tuple[AwsClients, dict[str, Stubber]]:
     made = {name: fakes.stubbed(name) for name in ("cloudformation", "ecr", "ecs", "elbv2", "logs")}
+    stub_digest(made["ecr"][1])
     return AwsClients(**{k: v[0] for k, v in made.items()}), {k: v[1] for k, v in made.items()}
 
 
@@ -169,7 +172,7 @@ def test_a_successful_canary_is_followed_while_cloudformation_waits(tmp_path: Pa
     assert text.index("UPDATE_IN_PROGRESS") < text.index("scale-up")
     assert text.index("production 10% new / 90% old") < text.index(f"{CORE}: UPDATE_COMPLETE")
     assert text.index("bake time") < text.index("SUCCESSFUL")
-    assert f"runs {NEW_TAG}: 2/2 tasks" in text
+    assert f"runs {NEW_TAG} ({NEW_DIGEST}): 2/2 tasks" in text
 
 
 @pytest.mark.parametrize(

@@ -31,10 +31,14 @@ TG = (
     "targetgroup/todo-dev-main/6d0ecf831eec9f09"
 )
 NEW_TAG = "4f9c2b7e1d3a5c6b8e0f2a4c6e8b0d1f3a5c7e9b"
+# What ECR answers for the pushed tag: the stack names the image by this digest.
+NEW_DIGEST = "sha256:" + "4f9c2b7e" * 8
+OLD_TAG = "0123abc"
+OLD_DIGEST = "sha256:" + "0123abcd" * 8
 PARAMETERS = {
-    "FilesServiceImageTag": "0123abc",
+    "FilesServiceImageDigest": OLD_DIGEST,
     "LaunchType": "FARGATE",
-    "MainServiceImageTag": "0123abc",
+    "MainServiceImageDigest": OLD_DIGEST,
     "WebsiteOrigin": "https://d111111abcdef8.cloudfront.net",
 }
 OUTPUTS = {
@@ -107,7 +111,7 @@ def stub_stack_update(
     *,
     task_definition_readable: bool = True,
 ) -> None:
-    """Everything CloudFormation does: only MainServiceImageTag changes, UPDATE_COMPLETE."""
+    """Everything CloudFormation does: only MainServiceImageDigest changes, UPDATE_COMPLETE."""
     stub_plan(cfn_stub, extra, current)
     stub_execution(cfn_stub, current, task_definition_readable=task_definition_readable)
 
@@ -118,7 +122,7 @@ def stub_plan(
     current: dict[str, str] = PARAMETERS,
     outputs: dict[str, str] = OUTPUTS,
 ) -> None:
-    """The change set that changes only MainServiceImageTag, created and described."""
+    """The change set that changes only MainServiceImageDigest, created and described."""
     cfn_stub.add_response(
         "describe_stacks",
         fakes.stack(CORE, "UPDATE_COMPLETE", parameters=current, outputs=outputs),
@@ -150,12 +154,12 @@ def stub_plan(
         ChangeSetType="UPDATE",
         UsePreviousTemplate=True,
         Parameters=[
-            {"ParameterKey": "FilesServiceImageTag", "UsePreviousValue": True},
+            {"ParameterKey": "FilesServiceImageDigest", "UsePreviousValue": True},
             {"ParameterKey": "LaunchType", "UsePreviousValue": True},
-            {"ParameterKey": "MainServiceImageTag", "ParameterValue": NEW_TAG},
+            {"ParameterKey": "MainServiceImageDigest", "ParameterValue": NEW_DIGEST},
             {"ParameterKey": "WebsiteOrigin", "UsePreviousValue": True},
         ],
-        Description=f"main service image {NEW_TAG} from commit abc1234def5678",
+        Description=f"main service image {NEW_TAG} ({NEW_DIGEST}) from commit abc1234def5678",
         Tags=stack_tags("dev"),
     )
 
@@ -188,7 +192,7 @@ def stub_execution(
         fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", 210),
     )
     cfn_stub.add_response("describe_stack_events", {"StackEvents": events})
-    updated = {**current, "MainServiceImageTag": NEW_TAG}
+    updated = {**current, "MainServiceImageDigest": NEW_DIGEST}
     cfn_stub.add_response(
         "describe_stacks", fakes.stack(CORE, "UPDATE_COMPLETE", parameters=updated, outputs=OUTPUTS)
     )
@@ -231,13 +235,30 @@ class Pushed:
         self.builds.append(kwargs.get("build", True))
 
 
+def stub_digest(ecr_stub: Any, tag: str = NEW_TAG, digest: str = NEW_DIGEST) -> None:
+    """ECR's answer for the image the tag names (after the push, or for --image-tag)."""
+    ecr_stub.add_response(
+        "describe_images",
+        {
+            "imageDetails": [
+                {"repositoryName": "todo-dev-main", "imageDigest": digest, "imageTags": [tag]}
+            ]
+        },
+        {"repositoryName": "todo-dev-main", "imageIds": [{"imageTag": tag}]},
+    )
+
+
 def clients(
     ecs: FakeEcs,
     elbv2: FakeTargetHealth | None = None,
     logs: FakeLogs | None = None,
+    digest_of: tuple[str, str] | None = (NEW_TAG, NEW_DIGEST),
 ) -> tuple[AwsClients, dict[str, Any]]:
-    """Stubbed CloudFormation and ECR (which must see no call), and the ECS-side fakes."""
+    """Stubbed CloudFormation and ECR (which answers only the digest of `digest_of`'s tag),
+    and the ECS-side fakes."""
     made = {name: fakes.stubbed(name) for name in ("cloudformation", "ecr")}
+    if digest_of is not None:
+        stub_digest(made["ecr"][1], *digest_of)
     fakes_by_name = {
         "ecs": ecs,
         "elbv2": elbv2 or FakeTargetHealth({}),
@@ -418,7 +439,7 @@ def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> N
     result = run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=pushed)
     assert pushed.builds == [False]  # an explicit --image-tag is looked up, never built
     assert result["deployments"][0]["taskDefinition"] == TD_NEW
-    assert f"runs {NEW_TAG}: 2/2 tasks" in out.getvalue()
+    assert f"runs {NEW_TAG} ({NEW_DIGEST}): 2/2 tasks" in out.getvalue()
     assert "also changes ContainerInstanceLaunchTemplate" in out.getvalue()
     # The deployment followed to SUCCESSFUL, then the service's steady state: no diagnosis.
     assert ecs.calls == [
@@ -431,14 +452,14 @@ def test_rollout_succeeds_when_the_new_deployment_completes(tmp_path: Path) -> N
 
 def test_same_tag_is_nothing_to_roll_out(tmp_path: Path) -> None:
     ecs = ecs_service(service(deployment("PRIMARY", TD_OLD, "COMPLETED", running=2)))
-    all_clients, stubs = clients(ecs)
+    all_clients, stubs = clients(ecs, digest_of=(OLD_TAG, OLD_DIGEST))
     stubs["cloudformation"].add_response(
         "describe_stacks",
         fakes.stack(CORE, "UPDATE_COMPLETE", parameters=PARAMETERS, outputs=OUTPUTS),
     )
     ctx, _, _ = fakes.context(all_clients, config_dir=tmp_path, templates_dir=tmp_path)
-    with pytest.raises(NoChanges, match="already 0123abc"):
-        run_deploy_service(ctx, "main", auto_approve=True, image_tag="0123abc", publish=Pushed())
+    with pytest.raises(NoChanges, match=f"already {OLD_TAG} .{OLD_DIGEST}."):
+        run_deploy_service(ctx, "main", auto_approve=True, image_tag=OLD_TAG, publish=Pushed())
     assert ecs.calls == []
 
 
@@ -484,7 +505,7 @@ def test_ctrl_c_while_watching_ecs_says_the_rollout_goes_on(tmp_path: Path) -> N
         run_deploy_service(ctx, "main", auto_approve=True, image_tag=NEW_TAG, publish=Pushed())
     message = str(raised.value)
     assert f"stopped watching ECS service {SERVICE} in {CLUSTER}" in message
-    assert f"its deployment of {NEW_TAG} goes on" in message
+    assert f"its deployment of {NEW_TAG} ({NEW_DIGEST}) goes on" in message
     for stub in stubs.values():
         stub.assert_no_pending_responses()
     # no diagnosis: nothing has failed

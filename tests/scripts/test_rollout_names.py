@@ -38,10 +38,10 @@ def test_rollout_resources_are_resources_of_the_core_template(
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_the_image_tag_parameter_is_a_parameter_of_the_core_template(
+def test_the_image_digest_parameter_is_a_parameter_of_the_core_template(
     core: dict[str, Any], service: str
 ) -> None:
-    assert naming.image_tag_parameter(service) in core["Parameters"]
+    assert naming.image_digest_parameter(service) in core["Parameters"]
 
 
 @pytest.mark.parametrize("service", SERVICES)

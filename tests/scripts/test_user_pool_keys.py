@@ -30,7 +30,7 @@ from scripts.deploy.params import CONFIG_DIR, TEMPLATES_DIR, load_config, templa
 from scripts.deploy.rollout import run_deploy_service
 from scripts.deploy.stacks import run_changeset
 from tests.scripts import fakes
-from tests.scripts.test_rollout import NEW_TAG, OUTPUTS, Pushed
+from tests.scripts.test_rollout import NEW_DIGEST, NEW_TAG, OUTPUTS, Pushed, stub_digest
 
 APP = Path(__file__).resolve().parents[2] / "app"
 if str(APP) not in sys.path:
@@ -262,7 +262,7 @@ def test_a_private_stacks_first_rollout_carries_the_keys(tmp_path: Path) -> None
     """deploy-service keeps every other parameter, but refreshes the keys of a private stack:
     its services cannot run without them (the template's rule refuses the change set)."""
     cfn, cfn_stub = fakes.stubbed("cloudformation")
-    current = {"Egress": "None", "MainServiceImageTag": "bootstrap", "UserPoolJwks": ""}
+    current = {"Egress": "None", "MainServiceImageDigest": "bootstrap", "UserPoolJwks": ""}
     stack = "todo-dev-core"
     cfn_stub.add_response(
         "describe_stacks",
@@ -280,13 +280,14 @@ def test_a_private_stacks_first_rollout_carries_the_keys(tmp_path: Path) -> None
         UsePreviousTemplate=True,
         Parameters=[
             {"ParameterKey": "Egress", "UsePreviousValue": True},
-            {"ParameterKey": "MainServiceImageTag", "ParameterValue": NEW_TAG},
+            {"ParameterKey": "MainServiceImageDigest", "ParameterValue": NEW_DIGEST},
             {"ParameterKey": "UserPoolJwks", "ParameterValue": COMPACT},
         ],
         Description=ANY,
         Tags=ANY,
     )
-    ecr, _ = fakes.stubbed("ecr")
+    ecr, ecr_stub = fakes.stubbed("ecr")
+    stub_digest(ecr_stub)
     all_clients = AwsClients(
         cloudformation=cfn, ecr=ecr, **{"cognito-idp": fakes.client("cognito-idp")}
     )

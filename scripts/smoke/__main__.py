@@ -1,0 +1,7 @@
+"""`python -m scripts.smoke`: see scripts/smoke/cli.py."""
+
+import sys
+
+from scripts.smoke.cli import main
+
+sys.exit(main())
