@@ -63,6 +63,10 @@ test: venv lint ## Run every check and test (what CI runs)
 	@rc=0; $(PY) -m pytest || rc=$$?; \
 	if [[ $$rc -eq 5 ]]; then echo "pytest collected no tests"; rc=0; fi; exit $$rc
 
+.PHONY: workflows
+workflows: $(VENV)/.installed ## Render .github/workflows/release.yml from config/promotion.json (deterministic)
+	$(PY) -m scripts.pipeline write
+
 .PHONY: format
 format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .
@@ -101,8 +105,8 @@ deploy-service: $(VENV)/.installed ## Build, push and roll out one service, foll
 	  $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve)
 
 .PHONY: promote
-promote: $(VENV)/.installed ## Copy the image FROM runs into ENV's repository by digest and roll it out: SERVICE=… ENV=… FROM=… [DIGEST=…]
-	$(PY) -m scripts.deploy promote --service $(SERVICE) --env $(ENV) --from $(FROM) \
+promote: $(VENV)/.installed ## Copy the image the environment before ENV runs into ENV's repository by digest, roll it out: SERVICE=… ENV=… [FROM=…] [DIGEST=…]
+	$(PY) -m scripts.deploy promote --service $(SERVICE) --env $(ENV) $(if $(FROM),--from $(FROM)) \
 	  $(if $(DIGEST),--digest "$(DIGEST)") $(if $(filter 1,$(AUTO_APPROVE)),--auto-approve)
 
 .PHONY: rollback

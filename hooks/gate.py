@@ -313,20 +313,30 @@ def _details(event: Mapping[str, Any]) -> Mapping[str, Any]:
     return details
 
 
+def _revision(event: Mapping[str, Any]) -> Any:
+    """The new revision's ARN: ECS sends it in `executionDetails` with the traffic weights."""
+    return (event.get("executionDetails") or {}).get("targetServiceRevisionArn")
+
+
 def handler(event: dict[str, Any], context: object) -> dict[str, Any]:
     """ECS's entry point. A configuration error fails the deployment with the reason logged."""
     try:
         target = Target.from_details(_details(event))
     except (GateConfigError, ValueError) as err:
-        revision = event.get("targetServiceRevisionArn")
-        log({"gate": "FAILED", "reason": f"configuration: {err}", "serviceRevision": revision})
+        log(
+            {
+                "gate": "FAILED",
+                "reason": f"configuration: {err}",
+                "serviceRevision": _revision(event),
+            }
+        )
         return {"hookStatus": "FAILED"}
     log(
         {
             "gate": "START",
             "service": target.service,
             "attempt": target.attempt,
-            "serviceRevision": event.get("targetServiceRevisionArn"),
+            "serviceRevision": _revision(event),
         }
     )
     return evaluate(target)

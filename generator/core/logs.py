@@ -26,18 +26,25 @@ class Logs:
     exec_sessions: LogGroup
 
 
-def add_logs(t: Template, settings: Settings, encryption: Encryption) -> Logs:
-    def log_group(title: str) -> LogGroup:
-        # Kept when the stack goes: the events still expire after the retention period.
-        return t.add_resource(
-            retain(
-                LogGroup(
-                    title,
-                    RetentionInDays=settings.log_retention_days,
-                    KmsKeyId=GetAtt(encryption.key, "Arn"),
-                )
+def encrypted_log_group(
+    t: Template, settings: Settings, encryption: Encryption, title: str
+) -> LogGroup:
+    """A log group encrypted with the stack's key, kept when the stack goes (its events still
+    expire after the retention period)."""
+    return t.add_resource(
+        retain(
+            LogGroup(
+                title,
+                RetentionInDays=settings.log_retention_days,
+                KmsKeyId=GetAtt(encryption.key, "Arn"),
             )
         )
+    )
+
+
+def add_logs(t: Template, settings: Settings, encryption: Encryption) -> Logs:
+    def log_group(title: str) -> LogGroup:
+        return encrypted_log_group(t, settings, encryption, title)
 
     services = {s.name: log_group(logical_id(s.name, "log-group")) for s in settings.services}
     for name, group in services.items():

@@ -32,6 +32,7 @@ from scripts.deploy.stacks import (
     start_instance_refresh,
 )
 from scripts.deploy.status import run_status
+from scripts.pipeline.environments import previous
 
 EXIT_CODES = """exit codes: 0 done or nothing to change; 1 deployment, rollout or delete failed;
 2 bad input (config, missing output, missing artifact bucket, AWS credentials, a LaunchType
@@ -73,6 +74,15 @@ def build_parser() -> argparse.ArgumentParser:
             " unset: CloudFormation uses the caller's credentials)",
         )
 
+    def add_rollout(name: str, help_text: str) -> argparse.ArgumentParser:
+        """A verb that rolls one service out through the core stack and follows ECS."""
+        sub = add(name, help_text)
+        sub.add_argument("--service", required=True, choices=SERVICES)
+        add_role(sub)
+        sub.add_argument("--auto-approve", action="store_true", help="do not ask")
+        sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
+        return sub
+
     launch_type = (
         "; refuses a LaunchType switch on a live stack while ServicesEnabled is true "
         "(the message gives the three-step switch)"
@@ -111,40 +121,36 @@ def build_parser() -> argparse.ArgumentParser:
         if verb == "deploy":
             sub.add_argument("--auto-approve", action="store_true", help="do not ask")
 
-    sub = add("deploy-service", "Build and push an image, roll it out through the core stack")
-    sub.add_argument("--service", required=True, choices=SERVICES)
-    add_role(sub)
-    sub.add_argument("--auto-approve", action="store_true", help="do not ask")
+    sub = add_rollout(
+        "deploy-service", "Build and push an image, roll it out through the core stack"
+    )
     image = sub.add_mutually_exclusive_group()
     image.add_argument(
         "--image-tag",
         help="roll out an image already in ECR (e.g. an earlier commit) instead of building HEAD",
     )
     image.add_argument("--image-digest", help="roll out an image already in ECR, by digest")
-    sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
 
-    sub = add(
+    sub = add_rollout(
         "promote",
         "Copy the image another environment runs into this one's repository, by digest (never "
         "rebuilt), and roll it out",
     )
-    sub.add_argument("--service", required=True, choices=SERVICES)
-    sub.add_argument("--from", dest="source", required=True, choices=ENVS, help="source env")
+    sub.add_argument(
+        "--from",
+        dest="source",
+        choices=ENVS,
+        help="the environment to promote from (default: the one before --env in "
+        "config/promotion.json)",
+    )
     sub.add_argument("--digest", help="the image to promote (default: what --from runs)")
-    add_role(sub)
-    sub.add_argument("--auto-approve", action="store_true", help="do not ask")
-    sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
 
-    sub = add(
+    sub = add_rollout(
         "rollback",
         "Roll a service back to the image that last ran healthy (from ECS's deployments), or "
         "to an image tag, through a change set",
     )
-    sub.add_argument("--service", required=True, choices=SERVICES)
     sub.add_argument("--to", help="an image tag in the service's repository")
-    add_role(sub)
-    sub.add_argument("--auto-approve", action="store_true", help="do not ask")
-    sub.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for ECS")
 
     sub = add(
         "destroy",
@@ -242,10 +248,13 @@ def run(args: argparse.Namespace, clients: AwsClients, console: Console) -> None
             timeout_seconds=args.timeout,
         )
     elif args.verb == "promote":
+        source = args.source or previous(args.env)
+        if source is None:
+            raise ConfigError(f"{args.env} is the first environment: there is none to promote from")
         run_promote(
             _context(args, clients, console),
             args.service,
-            args.source,
+            source,
             digest=args.digest,
             auto_approve=args.auto_approve,
             timeout_seconds=args.timeout,

@@ -13,13 +13,15 @@ from botocore.exceptions import ClientError
 from scripts.cfn.template import UnsupportedTemplate, parse_template
 from scripts.deploy.aws import Client, error_message
 from scripts.deploy.errors import ConfigError, DeployFailed, MissingOutput
+from scripts.pipeline.environments import environments
 
 ROOT = Path(__file__).resolve().parents[2]
 CONFIG_DIR = ROOT / "config"
 TEMPLATES_DIR = ROOT / "templates"
 PROJECT = "todo"
 STACKS = ("core", "website")
-ENVS = ("dev", "prod")
+# An environment exists because config/<env>.json does, in config/promotion.json's order.
+ENVS = tuple(environments(CONFIG_DIR))
 
 _REFERENCE = re.compile(r"\$\{core\.([A-Za-z0-9]+)\}")
 

@@ -2,9 +2,9 @@
 
 1. Parameter values: the stack's section of config/<env>.json (a stack without one, the CI stack,
    gets `Environment=<env>` as docs/cd.md deploys it), else the template's Default. The image
-   tags that `make deploy-service` sets, values read from another stack at deploy time
+   digests that `make deploy-service` sets, values read from another stack at deploy time
    (`${core.ApiUrl}`) and parameters with neither a value nor a Default get a placeholder; both
-   sides get the same one, so they never show as a change. A placeholder image tag is not
+   sides get the same one, so they never show as a change. A placeholder image digest is not
    `bootstrap`, so the services are compared as they run, not as first created with 0 tasks.
 2. SAM: a template with `Transform: AWS::Serverless-2016-10-31` is expanded by aws-sam-translator,
    the library CloudFormation's SAM transform is built from, so AWS::Serverless::* resources are

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import boto3
-from botocore.stub import Stubber
+from botocore.stub import ANY, Stubber
 from rich.console import Console
 
 from scripts.deploy.aws import RETRY_CONFIG, AwsClients
@@ -187,6 +187,30 @@ def expect_change_set(
     page = change_set_page(stack_name, name, changes)
     stub.add_response("describe_change_set", page)  # the waiter
     stub.add_response("describe_change_set", page)  # the paginator
+
+
+def expect_image_change_set(
+    client: Any, stub: Stubber, stack_name: str, description: Any = ANY
+) -> list[list[dict[str, Any]]]:
+    """The change set of an image rollout (deploy-service, promote, rollback): one task
+    definition modified. Returns the Parameters each CreateChangeSet sends, as they are sent."""
+    sent: list[list[dict[str, Any]]] = []
+    client.meta.events.register(
+        "provide-client-params.cloudformation.CreateChangeSet",
+        lambda params, **_: sent.append(params["Parameters"]),
+    )
+    expect_change_set(
+        stub,
+        stack_name,
+        "deploy-20260105T093000Z-abc1234def56",
+        [change("Modify", "MainTaskDefinition", "AWS::ECS::TaskDefinition")],
+        ChangeSetType="UPDATE",
+        UsePreviousTemplate=True,
+        Parameters=ANY,
+        Description=description,
+        Tags=ANY,
+    )
+    return sent
 
 
 def event(

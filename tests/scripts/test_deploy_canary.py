@@ -29,7 +29,6 @@ from tests.scripts.test_follow import (
 from tests.scripts.test_rollout import (
     CLUSTER,
     CORE,
-    NAME,
     NEW_DIGEST,
     NEW_TAG,
     OUTPUTS,
@@ -41,7 +40,9 @@ from tests.scripts.test_rollout import (
     deployment,
     service,
     stub_digest,
+    stub_execute,
     stub_plan,
+    stub_task_definition_resource,
 )
 
 STACK = "AWS::CloudFormation::Stack"
@@ -58,28 +59,8 @@ GATE_LINES = (
 def stub_canary_execution(cfn: Stubber, rounds: int, end: str, reason: str = "") -> None:
     """ExecuteChangeSet, then `rounds` looks while the service update is in progress, then the
     stack's end (`end`: UPDATE_COMPLETE, or UPDATE_ROLLBACK_COMPLETE after `reason`)."""
-    before = fakes.event(CORE, CORE, STACK, "UPDATE_COMPLETE", -3600)
-    cfn.add_response("describe_stack_events", {"StackEvents": [before]})
-    cfn.add_response(
-        "execute_change_set",
-        {},
-        {
-            "StackName": CORE,
-            "ChangeSetName": fakes.change_set_id(NAME),
-            "ClientRequestToken": NAME,
-        },
-    )
     started = fakes.newest_first(
-        before,
-        fakes.event(CORE, CORE, STACK, "UPDATE_IN_PROGRESS", 1, reason="User Initiated"),
-        fakes.event(
-            CORE,
-            "MainTaskDefinition",
-            "AWS::ECS::TaskDefinition",
-            "UPDATE_COMPLETE",
-            3,
-            physical_id=TD_NEW,
-        ),
+        *stub_execute(cfn),
         fakes.event(CORE, "MainService", "AWS::ECS::Service", "UPDATE_IN_PROGRESS", 4),
     )
     in_progress = fakes.stack(CORE, "UPDATE_IN_PROGRESS", outputs=OUTPUTS_WITH_GATE)
@@ -128,21 +109,10 @@ def stubbed_clients() -> tuple[AwsClients, dict[str, Stubber]]:
     return AwsClients(**{k: v[0] for k, v in made.items()}), {k: v[1] for k, v in made.items()}
 
 
-def describe_task_definition_resource(cfn: Stubber) -> None:
-    cfn.add_response(
-        "describe_stack_resource",
-        {
-            "StackResourceDetail": {
-                "StackName": CORE,
-                "LogicalResourceId": "MainTaskDefinition",
-                "PhysicalResourceId": TD_NEW,
-                "ResourceType": "AWS::ECS::TaskDefinition",
-                "LastUpdatedTimestamp": fakes.T0,
-                "ResourceStatus": "UPDATE_COMPLETE",
-            }
-        },
-        {"StackName": CORE, "LogicalResourceId": "MainTaskDefinition"},
-    )
+def steady_service() -> dict[str, Any]:
+    """DescribeServices once the deployment ended: the three tasks the sequences scale to."""
+    primary = {**deployment("PRIMARY", TD_NEW, "COMPLETED", running=3), "desiredCount": 3}
+    return {"services": [{**service(primary), "desiredCount": 3, "runningCount": 3}]}
 
 
 def deploy(tmp_path: Path, clients: AwsClients) -> tuple[io.StringIO, Any]:
@@ -159,11 +129,8 @@ def test_a_successful_canary_is_followed_while_cloudformation_waits(tmp_path: Pa
     # the first eight stages; the last two after the stack update ended.
     stub_canary_execution(stubs["cloudformation"], rounds=8, end="UPDATE_COMPLETE")
     stub_ecs_reads(stubs["ecs"], SUCCESS)
-    describe_task_definition_resource(stubs["cloudformation"])
-    stubs["ecs"].add_response(
-        "describe_services",
-        {"services": [service(deployment("PRIMARY", TD_NEW, "COMPLETED", running=2))]},
-    )
+    stub_task_definition_resource(stubs["cloudformation"])
+    stubs["ecs"].add_response("describe_services", steady_service())
     out, run = deploy(tmp_path, clients)
     run()
     for stub in stubs.values():
@@ -172,7 +139,7 @@ def test_a_successful_canary_is_followed_while_cloudformation_waits(tmp_path: Pa
     assert text.index("UPDATE_IN_PROGRESS") < text.index("scale-up")
     assert text.index("production 10% new / 90% old") < text.index(f"{CORE}: UPDATE_COMPLETE")
     assert text.index("bake time") < text.index("SUCCESSFUL")
-    assert f"runs {NEW_TAG} ({NEW_DIGEST}): 2/2 tasks" in text
+    assert f"runs {NEW_TAG} ({NEW_DIGEST}): 3/3 tasks" in text
 
 
 @pytest.mark.parametrize(
@@ -197,10 +164,7 @@ def test_a_rolled_back_canary_fails_naming_its_cause(
     )
     stub_ecs_reads(stubs["ecs"], answers)
     # The diagnosis: service events, stopped tasks, target health, and the gate's verdict.
-    stubs["ecs"].add_response(
-        "describe_services",
-        {"services": [service(deployment("PRIMARY", TD_NEW, "COMPLETED", running=2))]},
-    )
+    stubs["ecs"].add_response("describe_services", steady_service())
     stubs["ecs"].add_response("list_tasks", {"taskArns": []})
     stubs["elbv2"].add_response(
         "describe_target_health", {"TargetHealthDescriptions": []}, {"TargetGroupArn": TG}

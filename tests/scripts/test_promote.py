@@ -259,23 +259,11 @@ def test_make_promote_rolls_out_the_digest_the_source_runs(tmp_path: Path) -> No
             {"repositoryName": DST.name, "imageIds": [{"imageDigest": DIGEST}]},
         )
     cfn_stub.add_response("describe_stacks", prod, {"StackName": "todo-prod-core"})
-    sent: list[list[dict[str, Any]]] = []
-    cfn.meta.events.register(
-        "provide-client-params.cloudformation.CreateChangeSet",
-        lambda params, **_: sent.append(params["Parameters"]),
-    )
-    fakes.expect_change_set(
+    sent = fakes.expect_image_change_set(
+        cfn,
         cfn_stub,
         "todo-prod-core",
-        "deploy-20260105T093000Z-abc1234def56",
-        [fakes.change("Modify", "MainTaskDefinition", "AWS::ECS::TaskDefinition")],
-        ChangeSetType="UPDATE",
-        UsePreviousTemplate=True,
-        Parameters=ANY,
-        Description=(
-            f"main service image promoted from dev 4f9c2b7e ({DIGEST}) from commit abc1234def5678"
-        ),
-        Tags=ANY,
+        f"main service image promoted from dev 4f9c2b7e ({DIGEST}) from commit abc1234def5678",
     )
     ctx, out, _ = fakes.context(
         AwsClients(cloudformation=cfn, ecr=ecr),

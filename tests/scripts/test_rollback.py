@@ -101,23 +101,7 @@ def live_stack(cfn: Stubber) -> None:
 
 def expect_change_set_to(cfn: Any, cfn_stub: Stubber) -> list[list[dict[str, Any]]]:
     live_stack(cfn_stub)  # deploy-service reads the stack again
-    sent: list[list[dict[str, Any]]] = []
-    cfn.meta.events.register(
-        "provide-client-params.cloudformation.CreateChangeSet",
-        lambda params, **_: sent.append(params["Parameters"]),
-    )
-    fakes.expect_change_set(
-        cfn_stub,
-        CORE,
-        "deploy-20260105T093000Z-abc1234def56",
-        [fakes.change("Modify", "MainTaskDefinition", "AWS::ECS::TaskDefinition")],
-        ChangeSetType="UPDATE",
-        UsePreviousTemplate=True,
-        Parameters=ANY,
-        Description=ANY,
-        Tags=ANY,
-    )
-    return sent
+    return fakes.expect_image_change_set(cfn, cfn_stub, CORE)
 
 
 def describe_digest(ecr: Stubber, digest: str, tags: list[str]) -> None:

@@ -164,22 +164,22 @@ def stub_plan(
     )
 
 
-def stub_execution(
-    cfn_stub: Any, current: dict[str, str] = PARAMETERS, *, task_definition_readable: bool = True
-) -> None:
-    """The change set executed; the stack reaches UPDATE_COMPLETE at the first look."""
-    cs_id = fakes.change_set_id(NAME)
-    stack_type = "AWS::CloudFormation::Stack"
-    before = fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", -3600)
+STACK_TYPE = "AWS::CloudFormation::Stack"
+
+
+def stub_execute(cfn_stub: Any) -> list[dict[str, Any]]:
+    """The stack's last event, then ExecuteChangeSet; returns the events of the update's start
+    (up to the task definition replaced), newest first as DescribeStackEvents lists them."""
+    before = fakes.event(CORE, CORE, STACK_TYPE, "UPDATE_COMPLETE", -3600)
     cfn_stub.add_response("describe_stack_events", {"StackEvents": [before]})
     cfn_stub.add_response(
         "execute_change_set",
         {},
-        {"StackName": CORE, "ChangeSetName": cs_id, "ClientRequestToken": NAME},
+        {"StackName": CORE, "ChangeSetName": fakes.change_set_id(NAME), "ClientRequestToken": NAME},
     )
-    events = fakes.newest_first(
+    return fakes.newest_first(
         before,
-        fakes.event(CORE, CORE, stack_type, "UPDATE_IN_PROGRESS", 1, reason="User Initiated"),
+        fakes.event(CORE, CORE, STACK_TYPE, "UPDATE_IN_PROGRESS", 1, reason="User Initiated"),
         fakes.event(
             CORE,
             "MainTaskDefinition",
@@ -188,8 +188,17 @@ def stub_execution(
             3,
             physical_id=TD_NEW,
         ),
+    )
+
+
+def stub_execution(
+    cfn_stub: Any, current: dict[str, str] = PARAMETERS, *, task_definition_readable: bool = True
+) -> None:
+    """The change set executed; the stack reaches UPDATE_COMPLETE at the first look."""
+    events = fakes.newest_first(
+        *stub_execute(cfn_stub),
         fakes.event(CORE, "MainService", "AWS::ECS::Service", "UPDATE_COMPLETE", 200),
-        fakes.event(CORE, CORE, stack_type, "UPDATE_COMPLETE", 210),
+        fakes.event(CORE, CORE, STACK_TYPE, "UPDATE_COMPLETE", 210),
     )
     cfn_stub.add_response("describe_stack_events", {"StackEvents": events})
     updated = {**current, "MainServiceImageDigest": NEW_DIGEST}
@@ -206,6 +215,11 @@ def stub_execution(
             http_status_code=403,
         )
         return
+    stub_task_definition_resource(cfn_stub)
+
+
+def stub_task_definition_resource(cfn_stub: Any) -> None:
+    """DescribeStackResource: the task definition the stack names after the update."""
     cfn_stub.add_response(
         "describe_stack_resource",
         {

@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,18 +18,12 @@ import pytest
 import requests
 
 from scripts.deploy.aws import AwsClients
-from scripts.local import LocalStack, Log, Ports
+from scripts.local import LocalStack
 from scripts.smoke import checks, cli
 from scripts.smoke.user import ensure_smoke_user, read_secret, secret_name, username
 from tests.scripts import fakes
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def stack() -> Iterator[LocalStack]:
-    with LocalStack(Ports(site=0, api=0, emulator=0), log=Log(quiet=True)) as running:
-        yield running
 
 
 def make_smoke(*arguments: str, **env: str) -> subprocess.CompletedProcess[str]:
