@@ -19,6 +19,7 @@ from typing import Any
 from scripts.deploy.errors import ConfigError
 from scripts.deploy.params import load_config
 from scripts.diff.errors import DiffError
+from scripts.pipeline.environments import PROMOTION
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,7 +73,11 @@ def at_commit(revision: str, repo: Path = ROOT) -> Revision:
         for name in names
         if name.startswith("templates/") and name.endswith(".yaml")
     }
-    envs = sorted(Path(n).stem for n in names if n.startswith("config/") and n.endswith(".json"))
+    envs = sorted(
+        Path(n).stem
+        for n in names
+        if n.startswith("config/") and n.endswith(".json") and Path(n).name != PROMOTION
+    )
     with tempfile.TemporaryDirectory(prefix="diff-config-") as tmp:
         for env in envs:
             (Path(tmp) / f"{env}.json").write_text(_git(repo, "show", f"{sha}:config/{env}.json"))
@@ -90,7 +95,7 @@ def working_tree(repo: Path = ROOT, rendered: Mapping[str, str] | None = None) -
 
         rendered = render_all()
     templates = {Path(name).stem: text for name, text in rendered.items()}
-    envs = sorted(p.stem for p in (repo / "config").glob("*.json"))
+    envs = sorted(p.stem for p in (repo / "config").glob("*.json") if p.name != PROMOTION)
     return Revision(
         label="working tree", templates=templates, configs=_configs(repo / "config", envs)
     )

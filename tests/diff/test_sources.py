@@ -29,6 +29,8 @@ def repo(tmp_path: Path) -> Path:
     (tmp_path / "config").mkdir()
     (tmp_path / "templates" / "core.yaml").write_text("Resources: {}\n")
     (tmp_path / "config" / "dev.json").write_text(json.dumps({"core": {"VpcCidr": "10.0.0.0/16"}}))
+    # The release order (scripts/pipeline/): in config/, but not an environment.
+    (tmp_path / "config" / "promotion.json").write_text(json.dumps({"order": ["dev"]}))
     _git(tmp_path, "init", "-q", "-b", "main")
     _git(tmp_path, "add", ".")
     _git(tmp_path, "commit", "-qm", "first")
