@@ -18,7 +18,7 @@ from typing import Any
 import jwt
 from flask import Flask, current_app, g, request
 
-from common.config import Settings
+from common.config import ServiceConfig
 from common.errors import RETRY_AFTER_SECONDS, ApiError, Unavailable
 
 JWKS_TIMEOUT_SECONDS = 3.0
@@ -226,7 +226,7 @@ class TokenVerifier:
         return claims, kid, key
 
 
-def init_app(app: Flask, settings: Settings) -> None:
+def init_app(app: Flask, settings: ServiceConfig) -> None:
     app.extensions["token_verifier"] = TokenVerifier(
         issuer=settings.issuer,
         client_id=settings.app_client_id,

@@ -12,7 +12,7 @@ import botocore.session
 from botocore.config import Config
 
 from common.attribute_values import ParserFactory
-from common.config import Settings
+from common.config import ServiceConfig
 
 _calls: contextvars.ContextVar[Counter[str] | None] = contextvars.ContextVar(
     "aws_calls", default=None
@@ -37,12 +37,12 @@ def _count_call(model: Any, **_: Any) -> None:
 
 
 @dataclass(frozen=True)
-class Clients:
+class AwsClients:
     dynamodb: Any
     s3: Any
 
 
-def make_clients(settings: Settings) -> Clients:
+def make_clients(settings: ServiceConfig) -> AwsClients:
     core = botocore.session.get_session()
     # DynamoDB's item attributes parsed without botocore's per-member walk (attribute_values.py).
     core.register_component("response_parser_factory", ParserFactory())
@@ -65,4 +65,4 @@ def make_clients(settings: Settings) -> Clients:
     s3 = session.client("s3", endpoint_url=s3_endpoint, config=s3_config)
     for client in (dynamodb, s3):
         client.meta.events.register("before-call.*.*", _count_call)
-    return Clients(dynamodb=dynamodb, s3=s3)
+    return AwsClients(dynamodb=dynamodb, s3=s3)

@@ -1,4 +1,4 @@
-"""Settings from the environment, read once at start-up; a missing required value stops it."""
+"""ServiceConfig: the environment, read once at start-up; a missing required value stops it."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ class ConfigError(RuntimeError):
 
 
 @dataclass(frozen=True)
-class Settings:
+class ServiceConfig:
     region: str
     todos_table: str
     files_table: str
@@ -54,7 +54,7 @@ def _number(
     return number
 
 
-def load_settings(overrides: Mapping[str, str] | None = None) -> Settings:
+def load_settings(overrides: Mapping[str, str] | None = None) -> ServiceConfig:
     """Read settings from the environment; `overrides` (a test config) wins over it."""
     values: dict[str, str] = dict(os.environ)
     values.update(overrides or {})
@@ -64,7 +64,7 @@ def load_settings(overrides: Mapping[str, str] | None = None) -> Settings:
     region = values["AWS_REGION"]
     pool = values["COGNITO_USER_POOL_ID"]
     issuer = values.get("COGNITO_ISSUER") or f"https://cognito-idp.{region}.amazonaws.com/{pool}"
-    return Settings(
+    return ServiceConfig(
         region=region,
         todos_table=values["TODOS_TABLE"],
         files_table=values["FILES_TABLE"],

@@ -9,8 +9,8 @@ from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
 
 from common import auth, errors, logs
-from common.aws import Clients, make_clients
-from common.config import Settings, load_settings
+from common.aws import AwsClients, make_clients
+from common.config import ServiceConfig, load_settings
 from common.openapi import Operation, build_document, common_operations
 
 # JSON bodies here are small (a todo's notes at most); anything larger is refused with 413.
@@ -24,8 +24,8 @@ def build_app(
     title: str,
     description: str,
     operations: list[Operation],
-    blueprints: Callable[[Settings], list[Blueprint]],
-    document_hook: Callable[[dict[str, Any], Settings], None] | None = None,
+    blueprints: Callable[[ServiceConfig], list[Blueprint]],
+    document_hook: Callable[[dict[str, Any], ServiceConfig], None] | None = None,
 ) -> Flask:
     settings = load_settings(config)
     logs.configure(settings.log_level)
@@ -55,11 +55,11 @@ def build_app(
     return app
 
 
-def clients(app: Flask) -> Clients:
-    found: Clients = app.extensions["aws"]
+def clients(app: Flask) -> AwsClients:
+    found: AwsClients = app.extensions["aws"]
     return found
 
 
-def settings_of(app: Flask) -> Settings:
-    found: Settings = app.extensions["settings"]
+def settings_of(app: Flask) -> ServiceConfig:
+    found: ServiceConfig = app.extensions["settings"]
     return found

@@ -5,18 +5,18 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from common.config import Settings
+from common.config import ServiceConfig
 from common.factory import build_app
 from flask import Blueprint, Flask
 
 from files_service import files
 
 
-def _blueprints(_: Settings) -> list[Blueprint]:
+def _blueprints(_: ServiceConfig) -> list[Blueprint]:
     return [files.bp]
 
 
-def _document_size_limit(document: dict[str, Any], settings: Settings) -> None:
+def _document_size_limit(document: dict[str, Any], settings: ServiceConfig) -> None:
     # The limit is deployment configuration, so the document states the configured value.
     size = document["components"]["schemas"]["FileRegister"]["properties"]["size"]
     size["maximum"] = settings.max_upload_bytes

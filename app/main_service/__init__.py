@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from common.config import Settings
+from common.config import ServiceConfig
 from common.factory import build_app
 from flask import Blueprint, Flask
 
 from main_service import todos
 
 
-def _blueprints(_: Settings) -> list[Blueprint]:
+def _blueprints(_: ServiceConfig) -> list[Blueprint]:
     return [todos.bp]
 
 
