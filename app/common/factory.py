@@ -31,6 +31,10 @@ def build_app(
     logs.configure(settings.log_level)
     app = Flask(import_name)
     app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # gunicorn decodes the path, so an encoded `/` inside an ID arrives as a doubled slash.
+    # Werkzeug would answer that with an HTML 308 to the merged path (the files list for
+    # `/todos/<id>%2F/files`); unmerged, it matches no route and is the JSON 404.
+    app.url_map.merge_slashes = False
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.extensions["settings"] = settings
     app.extensions["aws"] = make_clients(settings)

@@ -9,11 +9,12 @@ import uuid
 
 from common.errors import NotFound
 
-_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# Checked with fullmatch: `$` would also match before a final newline ("<uuid>\n").
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def is_uuid(value: str) -> bool:
-    return bool(_UUID.match(value))
+    return _UUID.fullmatch(value) is not None
 
 
 def new_file_id() -> str:

@@ -14,7 +14,8 @@ from flask import Flask, Response, g, request
 
 from common.aws import current_calls, start_counting
 
-_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:=-]{1,128}$")
+# Checked with fullmatch, like every identifier: `$` also matches before a final newline.
+_REQUEST_ID = re.compile(r"[A-Za-z0-9._:=-]{1,128}")
 
 
 class JsonFormatter(logging.Formatter):
@@ -50,7 +51,7 @@ def init_app(app: Flask, *, expose_aws_calls: bool) -> None:
         g.started = time.perf_counter()
         g.user_sub = None
         incoming = request.headers.get("X-Request-Id", "")
-        g.request_id = incoming if _REQUEST_ID.match(incoming) else uuid.uuid4().hex
+        g.request_id = incoming if _REQUEST_ID.fullmatch(incoming) else uuid.uuid4().hex
         start_counting()
 
     @app.after_request

@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import gzip
 import json
+import re
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -361,6 +362,15 @@ def test_request_log_is_one_json_line(
     assert entry["user_sub"] == claims(config)["sub"]
     assert entry["aws_calls"] == 1
     assert isinstance(entry["duration_ms"], float)
+
+
+@pytest.mark.parametrize("incoming", ["req-1\n", "req-1\r", "", "x" * 129, "req 1"])
+def test_a_malformed_request_id_is_replaced_not_echoed(client: FlaskClient, incoming: str) -> None:
+    # Set in the WSGI environ directly: an HTTP client cannot send a line break in a header,
+    # but whatever sits in front of the service decides what reaches it.
+    response = client.get("/health", environ_overrides={"HTTP_X_REQUEST_ID": incoming})
+    assert response.status_code == 200, response.json
+    assert re.fullmatch(r"[0-9a-f]{32}", response.headers["X-Request-Id"])
 
 
 @pytest.mark.parametrize(
