@@ -1,9 +1,11 @@
-"""Opaque page cursors.
+"""Opaque page cursors: base64url JSON `{"p": position, "s": scope}`.
 
 A cursor only says where the caller's previous page ended. The partition it is applied to
-always comes from the verified token, so a cursor can never reach another user's data; it is
-also bound to the caller and the query (a digest of both), and its fields are checked strictly
-before use, so a tampered cursor answers 400, never 500.
+always comes from the verified token, so a cursor can never reach another user's data. The
+scope `s` is a digest of the caller and the query, so a cursor reused with another search, user
+or todo is refused; it is a checksum, not a signature, and needs no key (docs/services.md says
+why). Decoding is strict: exactly these two members, a position with exactly the expected
+fields, each a string that passes its check; anything else answers 400, never 500.
 """
 
 from __future__ import annotations
@@ -12,11 +14,21 @@ import base64
 import binascii
 import hashlib
 import json
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from common.errors import ApiError
 
 MAX_CURSOR_CHARS = 1024
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]*")
+# A non-negative integer as the server writes one: ASCII digits, no sign, no leading zero.
+# (str.isdigit() also accepts "²" and other Unicode digits, some of which int() refuses.)
+_INTEGER = re.compile(r"0|[1-9][0-9]{0,37}")
+
+
+def is_integer(value: str) -> bool:
+    return _INTEGER.fullmatch(value) is not None
 
 
 def _scope(*parts: str) -> str:
@@ -33,21 +45,26 @@ def encode(position: dict[str, str], *scope: str) -> str:
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
 
 
-def decode(cursor: str, *scope: str) -> dict[str, str]:
-    if len(cursor) > MAX_CURSOR_CHARS:
+def decode(cursor: str, fields: Mapping[str, Callable[[str], bool]], *scope: str) -> dict[str, str]:
+    """The position in `cursor`: exactly `fields`, each a string its check accepts."""
+    if len(cursor) > MAX_CURSOR_CHARS or not _BASE64URL.fullmatch(cursor):
         raise invalid()
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        raw = base64.b64decode(cursor + "=" * (-len(cursor) % 4), altchars=b"-_", validate=True)
         payload = json.loads(raw)
-    except (binascii.Error, ValueError):
+    except (binascii.Error, ValueError, RecursionError):
         raise invalid() from None
-    if not isinstance(payload, dict) or payload.get("s") != _scope(*scope):
+    if not isinstance(payload, dict) or set(payload) != {"p", "s"}:
         raise invalid()
-    position = payload.get("p")
-    if not isinstance(position, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in position.items()
-    ):
+    position = payload["p"]
+    if payload["s"] != _scope(*scope) or not isinstance(position, dict):
         raise invalid()
+    if set(position) != set(fields):
+        raise invalid()
+    for name, check in fields.items():
+        value = position[name]
+        if not isinstance(value, str) or not check(value):
+            raise invalid()
     return position
 
 

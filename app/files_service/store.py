@@ -154,10 +154,7 @@ class FileStore:
             "Limit": limit + 1,
         }
         if cursor:
-            position = cursors.decode(cursor, sub, todo_id)
-            file_id = position.get("f", "")
-            if set(position) != {"f"} or not is_uuid(file_id):
-                raise cursors.invalid()
+            file_id = cursors.decode(cursor, {"f": is_uuid}, sub, todo_id)["f"]
             params["ExclusiveStartKey"] = {"todoID": {"S": todo_id}, "fileID": {"S": file_id}}
         items, last = cursors.query_page(self.dynamodb, params, limit)
         next_cursor = cursors.encode({"f": last["fileID"]["S"]}, sub, todo_id) if last else None

@@ -33,7 +33,6 @@ from pydantic import TypeAdapter
 STATUS_DONE = 10**30
 NO_DUE_DAY = 9_999_999
 CREATED_SPAN = 10**15
-MAX_LIST_KEY = 2 * STATUS_DONE
 # While searching, a page reads this many index entries and returns up to `limit` matches:
 # still one Query per page, with fewer near-empty pages.
 SEARCH_READ = 200
@@ -87,6 +86,18 @@ def api_time(stored: str) -> str:
 def _text(item: dict[str, Any], name: str, default: str = "") -> str:
     found = item.get(name)
     return default if found is None else str(found["S"])
+
+
+def list_key_of(list_key: int, todo_id: str) -> bool:
+    """Whether `list_key` is one that a todo with this ID can have: a status part of 0 or
+    STATUS_DONE, a due day that is a date's ordinal or NO_DUE_DAY, and the ID's creation time."""
+    status, rest = divmod(list_key, STATUS_DONE)
+    day, created = divmod(rest, CREATED_SPAN)
+    return (
+        status in (0, 1)
+        and (1 <= day <= date.max.toordinal() or day == NO_DUE_DAY)
+        and created == CREATED_SPAN - 1 - created_ms(todo_id)
+    )
 
 
 def to_public(item: dict[str, Any]) -> dict[str, Any]:
@@ -238,13 +249,11 @@ class TodoStore:
         return [to_public(item) for item in items], next_cursor
 
     def _start_key(self, sub: str, cursor: str, needle: str) -> dict[str, Any]:
-        position = cursors.decode(cursor, sub, needle)
-        list_key, todo_id = position.get("k", ""), position.get("id", "")
-        if set(position) != {"k", "id"} or not list_key.isdigit() or len(list_key) > 31:
+        position = cursors.decode(cursor, {"k": cursors.is_integer, "id": is_todo_id}, sub, needle)
+        list_key, todo_id = int(position["k"]), position["id"]
+        if not list_key_of(list_key, todo_id):
             raise cursors.invalid()
-        if int(list_key) >= MAX_LIST_KEY or not is_todo_id(todo_id):
-            raise cursors.invalid()
-        return {**self._key(sub, todo_id), "listKey": {"N": str(int(list_key))}}
+        return {**self._key(sub, todo_id), "listKey": {"N": str(list_key)}}
 
     # -- delete, with its files --------------------------------------------------------
     def delete(self, sub: str, todo_id: str) -> None:

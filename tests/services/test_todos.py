@@ -174,6 +174,90 @@ def test_tampered_cursor_is_400(api: Api) -> None:
     assert api.get("/todos", params={"cursor": cursor, "search": "t"}).status_code == 400
 
 
+def crafted(position: dict[str, object], sub: str, search: str = "", **extra: object) -> str:
+    """A cursor with the right scope digest: the caller can always build one for their own list."""
+    from common.cursor import encode
+
+    cursor = encode(position, sub, search)
+    if not extra:
+        return cursor
+    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    return base64.urlsafe_b64encode(json.dumps({**payload, **extra}).encode()).decode()
+
+
+def position_of(cursor: str) -> dict[str, str]:
+    payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    position: dict[str, str] = payload["p"]
+    return position
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"k": "\u00b2"},  # superscript two: str.isdigit() says yes, int() raises
+        {"k": "\u0661\u0662\u0663"},  # Arabic-Indic digits: isdigit() and int() both accept
+        {"k": "0\uff11"},  # a full-width digit
+        {"k": "007"},  # a number the server never writes
+        {"k": "1"},  # digits, but not the key of the todo the cursor names
+        {"k": 5},
+        {"k": "-1"},
+        {"k": "9" * 32},
+        {"id": "TRAILING-NEWLINE"},
+        {"id": "UPPER"},
+        {"extra": "x"},
+    ],
+)
+def test_a_crafted_cursor_is_400_never_500(api: Api, change: dict[str, object]) -> None:
+    for n in range(3):
+        api.create(title=f"crafted {n}")
+    position = position_of(api.get("/todos", params={"limit": 1}).json()["nextCursor"])
+    if change.get("id") == "TRAILING-NEWLINE":
+        change = {"id": position["id"] + "\n"}
+    elif change.get("id") == "UPPER":
+        change = {"id": position["id"].upper()}
+    response = api.get("/todos", params={"cursor": crafted({**position, **change}, api.user.sub)})
+    assert response.status_code == 400, response.text
+    assert response.json()["error"]["field"] == "cursor"
+
+
+def test_a_cursor_with_more_than_a_position_and_a_scope_is_400(api: Api) -> None:
+    for n in range(3):
+        api.create(title=f"shape {n}")
+    position = position_of(api.get("/todos", params={"limit": 1}).json()["nextCursor"])
+    response = api.get("/todos", params={"cursor": crafted(position, api.user.sub, v=2)})
+    assert response.status_code == 400, response.text
+
+
+def test_a_well_formed_crafted_cursor_pages_only_the_callers_own_list(api: Api, other: Api) -> None:
+    """Why cursors carry no key: a cursor is a start position inside the caller's partition.
+
+    B builds a cursor that names A's todo at A's list position, with B's own scope digest (a
+    user can always compute it). The Query still reads only B's partition, so B sees B's todos.
+    """
+    mine = [other.create(title=f"b {n}")["todoId"] for n in range(2)]
+    for n in range(3):
+        api.create(title=f"a {n}")
+    a_position = position_of(api.get("/todos", params={"limit": 1}).json()["nextCursor"])
+    response = other.get("/todos", params={"cursor": crafted(a_position, other.user.sub)})
+    assert response.status_code == 200, response.text
+    assert {t["todoId"] for t in response.json()["items"]} <= set(mine)
+    # And the exact cursor the server would have written is accepted as such.
+    b_position = position_of(other.get("/todos", params={"limit": 1}).json()["nextCursor"])
+    page = other.get("/todos", params={"cursor": crafted(b_position, other.user.sub)})
+    assert [t["todoId"] for t in page.json()["items"]] == [mine[0]]
+
+
+def test_a_crafted_file_cursor_is_400(api: Api) -> None:
+    todo_id = api.create()["todoId"]
+    body = {"name": "a.txt", "contentType": "text/plain", "size": 1}
+    file_ids = [api.post(f"/todos/{todo_id}/files", json=body).json()["file"]["fileId"]]
+    for file_id in (file_ids[0] + "\n", file_ids[0].upper(), "\u00b2"):
+        cursor = crafted({"f": file_id}, api.user.sub, todo_id)
+        response = api.get(f"/todos/{todo_id}/files", params={"cursor": cursor})
+        assert response.status_code == 400, (file_id, response.text)
+        assert response.json()["error"]["field"] == "cursor"
+
+
 def test_cursor_of_another_user_is_refused(api: Api, other: Api) -> None:
     for n in range(3):
         api.create(title=f"private {n}")
