@@ -11,6 +11,16 @@ from common.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
 
+# What a failed pattern means, by pattern: pydantic's own message quotes the regex.
+_PATTERN_MEANS: dict[str, str] = {}
+
+
+def pattern(regex: str, means: str) -> str:
+    """`regex`, for a model's pattern constraint; a value that fails it is refused with
+    `means`, in plain words, instead of pydantic's message quoting the regex."""
+    _PATTERN_MEANS[regex] = means
+    return regex
+
 
 def _invalid(error: ValidationError, prefix: str) -> ApiError:
     first = error.errors(include_url=False)[0]
@@ -21,6 +31,8 @@ def _invalid(error: ValidationError, prefix: str) -> ApiError:
         field, message = "body", "body is not valid JSON"
     elif first["type"] == "extra_forbidden":
         message = "unknown field"
+    elif first["type"] == "string_pattern_mismatch":
+        message = _PATTERN_MEANS.get(str(first.get("ctx", {}).get("pattern")), "invalid format")
     return ApiError(400, f"{field}: {message}", field=field)
 
 

@@ -5,22 +5,33 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
+from common.validation import pattern
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints
 
 MAX_NAME = 255
 MAX_PAGE = 100
 
-# No control characters and no path separators: the name ends up in Content-Disposition.
+# Whatever the user's file is called: any character some file system allows in a name (a
+# backslash, a line break, a control character) is accepted, and Content-Disposition carries it
+# safely (store.content_disposition). Only `/` and NUL, which no file system allows in a name,
+# are refused: they mean a path or a broken client, not a file name.
 FileName = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_NAME, pattern=r"^[^\u0000-\u001f\u007f/\\]+$"),
+    StringConstraints(
+        min_length=1,
+        max_length=MAX_NAME,
+        pattern=pattern(r"^[^/\u0000]+$", "must not contain a slash or a NUL character"),
+    ),
 ]
 # type/subtype as RFC 6838 restricts them, no parameters: S3 pins it exactly in the upload policy.
 ContentType = Annotated[
     str,
     StringConstraints(
         max_length=255,
-        pattern=r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$",
+        pattern=pattern(
+            r"^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$",
+            "must be a MIME type such as image/png, without parameters",
+        ),
     ),
 ]
 
@@ -91,6 +102,6 @@ class FileListQuery(BaseModel):
     cursor: str = Field(
         default="",
         max_length=1024,
-        pattern=r"^[A-Za-z0-9_-]*$",
+        pattern=pattern(r"^[A-Za-z0-9_-]*$", "invalid or from another query"),
         description="`nextCursor` of the previous page (opaque)",
     )

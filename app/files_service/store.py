@@ -28,8 +28,14 @@ def _now() -> str:
 
 
 def content_disposition(name: str) -> str:
-    """attachment, with an ASCII fallback name and the exact name in RFC 5987 form."""
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\;' else "_" for c in name)
+    """attachment, with an ASCII fallback name and the exact name in RFC 5987 form (RFC 6266).
+
+    Both parts are printable ASCII whatever the name holds (line breaks, control characters,
+    quotes, any Unicode), so no name can end the header or add another. The fallback, for
+    clients without `filename*`, has `_` for anything outside printable ASCII and for `"`, `\\`,
+    `;` and `%` (RFC 6266 appendix D: some clients decode percent escapes in `filename`).
+    """
+    fallback = "".join(c if " " <= c <= "~" and c not in '"\\;%' else "_" for c in name)
     encoded = urllib.parse.quote(name, safe="")
     return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{encoded}"
 

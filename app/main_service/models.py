@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Any
 
+from common.validation import pattern
 from pydantic import (
     AfterValidator,
     BaseModel,
@@ -29,7 +30,9 @@ ASCII_SPACE = " \t\n\r\f\v"
 # (ASCII only: JSON Schema's \s and Python's str.strip disagree on some Unicode spaces.)
 Title = Annotated[
     str,
-    StringConstraints(min_length=1, max_length=MAX_TITLE, pattern=r"[^ \t\n\r\f\v]"),
+    StringConstraints(
+        min_length=1, max_length=MAX_TITLE, pattern=pattern(r"[^ \t\n\r\f\v]", "must not be blank")
+    ),
     AfterValidator(lambda value: value.strip(ASCII_SPACE)),
 ]
 Description = Annotated[str, StringConstraints(max_length=MAX_DESCRIPTION)]
@@ -126,6 +129,6 @@ class ListQuery(BaseModel):
     cursor: str = Field(
         default="",
         max_length=1024,
-        pattern=r"^[A-Za-z0-9_-]*$",
+        pattern=pattern(r"^[A-Za-z0-9_-]*$", "invalid or from another query"),
         description="`nextCursor` of the previous page (opaque)",
     )

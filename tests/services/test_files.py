@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 import pytest
 import requests
@@ -94,7 +95,7 @@ def test_presigned_post_policy_pins_key_type_and_size(api: Api) -> None:
         ({"size": 1048577}, 413, "size"),
         ({"name": ""}, 400, "name"),
         ({"name": "a/b.txt"}, 400, "name"),
-        ({"name": "bad\nname"}, 400, "name"),
+        ({"name": "nul\u0000.txt"}, 400, "name"),
         ({"name": "x" * 256}, 400, "name"),
         ({"contentType": "text"}, 400, "contentType"),
         ({"contentType": "text/plain; charset=utf-8"}, 400, "contentType"),
@@ -107,6 +108,70 @@ def test_register_validation(api: Api, fields: dict[str, Any], status: int, fiel
     assert response.status_code == status, response.text
     assert response.json()["error"]["field"] == field
     assert api.get(f"/todos/{todo['todoId']}/files").json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("fields", "says"),
+    [
+        ({"name": "a/b.txt"}, "name: must not contain a slash or a NUL character"),
+        ({"name": "a\u0000b.txt"}, "name: must not contain a slash or a NUL character"),
+        ({"contentType": "text"}, "contentType: must be a MIME type such as image/png"),
+    ],
+)
+def test_refusals_are_in_plain_words(api: Api, fields: dict[str, Any], says: str) -> None:
+    response = register(api, api.create()["todoId"], **fields)
+    assert response.status_code == 400, response.text
+    message = response.json()["error"]["message"]
+    assert message.startswith(says), message
+    assert "pattern" not in message
+
+
+# Names that some file system allows, so a browser may hand them over as File.name.
+LEGAL_NAMES = [
+    "report\\2024.txt",
+    "line\nbreak.txt",
+    "carriage\rreturn\r\n.txt",
+    "tab\there.txt",
+    "bell\u0007 and escape\u001b[31m.txt",
+    "del\u007f.txt",
+    'quote " semicolon ; comma , equals = .txt',
+    "percent %41 %zz %.txt",
+    "=?utf-8?q?encoded?=.txt",
+    "n\u00e4me \U0001f600 \u202etxt.exe",
+    "  spaced out  ",
+    "\u00e9" * 255,
+]
+
+
+def disposition_filename(header: str) -> tuple[str, str]:
+    """(fallback, exact) from an RFC 6266 header with `filename` and RFC 5987 `filename*`."""
+    match = re.fullmatch(r'attachment; filename="([^"\\]*)"; filename\*=UTF-8\'\'([!-~]*)', header)
+    assert match, header
+    return match[1], unquote(match[2], errors="strict")
+
+
+@pytest.mark.parametrize("name", LEGAL_NAMES, ids=range(len(LEGAL_NAMES)))
+def test_legal_file_names_are_accepted_and_downloaded_under_their_exact_name(
+    api: Api, name: str
+) -> None:
+    todo_id = api.create()["todoId"]
+    response = register(api, todo_id, name=name, contentType="text/plain", size=2)
+    assert response.status_code == 201, response.text
+    assert response.json()["file"]["name"] == name
+    assert upload(response.json(), b"ok", "text/plain").status_code in (200, 201, 204)
+
+    listed = api.get(f"/todos/{todo_id}/files").json()["items"]
+    assert [f["name"] for f in listed] == [name]
+    download = requests.get(listed[0]["downloadUrl"], timeout=30)
+    assert download.status_code == 200
+    assert download.content == b"ok"
+    header = download.headers["Content-Disposition"]
+    # One header line of printable ASCII: no name can add a header or end the response head.
+    assert all(" " <= c <= "~" for c in header), header
+    fallback, exact = disposition_filename(header)
+    assert exact == name
+    assert len(fallback) == len(name)
+    assert not re.search(r"%[0-9A-Fa-f]{2}", fallback)  # RFC 6266 appendix D
 
 
 def test_files_of_a_missing_or_malformed_todo_are_404(api: Api) -> None:

@@ -82,6 +82,13 @@ def test_patch_rejects_invalid_bodies(api: Api, body: dict[str, object], field: 
     assert api.get(f"/todos/{todo['todoId']}").json() == todo
 
 
+def test_refusals_name_the_rule_not_a_regex(api: Api) -> None:
+    blank = api.post("/todos", json={"title": " \t "})
+    assert blank.json()["error"]["message"] == "title: must not be blank"
+    cursor = api.get("/todos", params={"cursor": "%%%"})
+    assert cursor.json()["error"]["message"] == "cursor: invalid or from another query"
+
+
 def test_body_errors(api: Api) -> None:
     not_json = api.post("/todos", data="{", headers={"Content-Type": "application/json"})
     assert not_json.status_code == 400
