@@ -12,9 +12,7 @@ from common import auth, errors, logs
 from common.aws import AwsClients, make_clients
 from common.config import ServiceConfig, load_settings
 from common.openapi import Operation, build_document, common_operations
-
-# JSON bodies here are small (a todo's notes at most); anything larger is refused with 413.
-MAX_BODY_BYTES = 64 * 1024
+from common.validation import JSON_FRAME_BYTES, json_body_limit
 
 
 def build_app(
@@ -30,7 +28,12 @@ def build_app(
     settings = load_settings(config)
     logs.configure(settings.log_level)
     app = Flask(import_name)
-    app.config["MAX_CONTENT_LENGTH"] = MAX_BODY_BYTES
+    # Any body within the documented field limits is accepted, however it is escaped; a larger
+    # one is refused with 413 before it is read.
+    app.config["MAX_CONTENT_LENGTH"] = max(
+        [json_body_limit(op.body) for op in operations if op.body is not None],
+        default=JSON_FRAME_BYTES,
+    )
     # gunicorn decodes the path, so an encoded `/` inside an ID arrives as a doubled slash.
     # Werkzeug would answer that with an HTML 308 to the merged path (the files list for
     # `/todos/<id>%2F/files`); unmerged, it matches no route and is the JSON 404.

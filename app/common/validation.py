@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from flask import request
 from pydantic import BaseModel, ValidationError
@@ -10,6 +10,18 @@ from pydantic import BaseModel, ValidationError
 from common.errors import ApiError
 
 M = TypeVar("M", bound=BaseModel)
+
+# The longest a character can be in a JSON string: one UTF-16 unit escaped is 6 bytes
+# (`\u0001`), so a character outside the Basic Multilingual Plane, escaped as a surrogate pair
+# (`\ud83d\ude00`), is 12.
+JSON_BYTES_PER_CHAR = 12
+JSON_BYTES_PER_ASCII_CHAR = 6
+# Braces, quotes, colons and commas, and whitespace between them, on top of the members.
+JSON_FRAME_BYTES = 4096
+# Members whose JSON text has no maxLength: booleans, null, dates, numbers (written in up to
+# this many characters, e.g. 10485760 or 1.0e7).
+_SCALAR_CHARS = {"boolean": 5, "null": 4, "integer": 32, "number": 32}
+_FORMAT_CHARS = {"date": len("YYYY-MM-DD")}
 
 # What a failed pattern means, by pattern: pydantic's own message quotes the regex.
 _PATTERN_MEANS: dict[str, str] = {}
@@ -20,6 +32,37 @@ def pattern(regex: str, means: str) -> str:
     `means`, in plain words, instead of pydantic's message quoting the regex."""
     _PATTERN_MEANS[regex] = means
     return regex
+
+
+def _member_bytes(schema: dict[str, Any]) -> int:
+    """The most bytes one member's value can take in JSON, within its schema's limits."""
+    variants = schema.get("anyOf") or [schema]
+    sizes = []
+    for variant in variants:
+        kind = variant.get("type")
+        if kind == "string" and "maxLength" in variant:
+            sizes.append(variant["maxLength"] * JSON_BYTES_PER_CHAR)
+        elif kind == "string" and variant.get("format") in _FORMAT_CHARS:
+            sizes.append(_FORMAT_CHARS[variant["format"]] * JSON_BYTES_PER_ASCII_CHAR)
+        elif kind in _SCALAR_CHARS:
+            sizes.append(_SCALAR_CHARS[kind])
+        else:
+            raise TypeError(f"no size limit for a body member of schema {variant}")
+    return max(sizes)
+
+
+def json_body_limit(model: type[BaseModel]) -> int:
+    """The largest JSON body of `model` that stays within every documented field limit.
+
+    Each member at its limit with every character in its costliest escape (the names too: JSON
+    lets a client escape those as well), plus JSON_FRAME_BYTES. Derived from the same JSON
+    schema the OpenAPI document publishes, so a new field or a new limit moves it too.
+    """
+    properties: dict[str, dict[str, Any]] = model.model_json_schema()["properties"]
+    return JSON_FRAME_BYTES + sum(
+        len(name) * JSON_BYTES_PER_ASCII_CHAR + _member_bytes(schema)
+        for name, schema in properties.items()
+    )
 
 
 def _invalid(error: ValidationError, prefix: str) -> ApiError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from typing import Any
 
 import pytest
 
@@ -97,9 +98,74 @@ def test_body_errors(api: Api) -> None:
     assert array.status_code == 400
     wrong_type = api.post("/todos", data="title=x", headers={"Content-Type": "text/plain"})
     assert wrong_type.status_code == 415
-    too_large = api.post("/todos", json={"title": "x", "description": "y" * 70_000})
+    too_large = api.post("/todos", json={"title": "x", "description": "y" * 200_000})
     assert too_large.status_code == 413
     assert too_large.json()["error"]["code"] == "too_large"
+
+
+def costliest_json(value: object) -> str:
+    """JSON with every character of every string in its longest escape: 6 bytes for a UTF-16
+    unit (`\\u0074`), so 12 for a character outside the BMP (an escaped surrogate pair)."""
+    if isinstance(value, dict):
+        members = (f"{costliest_json(k)}:{costliest_json(v)}" for k, v in value.items())
+        return "{" + ",".join(members) + "}"
+    if isinstance(value, str):
+        units = value.encode("utf-16-be")
+        return (
+            '"'
+            + "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
+            + '"'
+        )
+    return json.dumps(value)
+
+
+def send_json(api: Api, method: str, path: str, text: str) -> Any:
+    return api.call(method, path, data=text.encode(), headers={"Content-Type": "application/json"})
+
+
+@pytest.mark.parametrize("char", ["\u0001", "\U0001f600", '"', "\u00e9"])
+def test_every_field_at_its_documented_limit_is_accepted_in_any_escaping(
+    api: Api, char: str
+) -> None:
+    """A body within every documented field limit is never a 413, however it is escaped."""
+    created = send_json(
+        api,
+        "POST",
+        "/todos",
+        costliest_json({"title": char * 200, "description": char * 2000, "dateDue": "2030-01-31"}),
+    )
+    assert created.status_code == 201, created.text[:200]
+    todo = created.json()
+    body = {
+        "title": char * 200,
+        "description": char * 2000,
+        "notes": char * 10000,
+        "dateDue": "2030-12-31",
+        "completed": True,
+    }
+    text = costliest_json(body)
+    assert len(text.encode()) > 64 * 1024  # beyond the old limit, which refused it with 413
+    patched = send_json(api, "PATCH", f"/todos/{todo['todoId']}", text)
+    assert patched.status_code == 200, patched.text[:200]
+    assert {k: patched.json()[k] for k in body} == body
+    assert api.get(f"/todos/{todo['todoId']}").json() == patched.json()
+
+
+def test_the_body_limit_is_the_costliest_body_plus_an_allowance_for_whitespace(api: Api) -> None:
+    from common.validation import JSON_FRAME_BYTES, json_body_limit
+    from main_service.models import TodoPatch
+
+    limit = json_body_limit(TodoPatch)
+    todo = api.create()
+    widest = "\U0001f600"
+    body = {"title": widest * 200, "description": widest * 2000, "notes": widest * 10000}
+    text = costliest_json({**body, "dateDue": "2030-12-31", "completed": False})
+    assert limit - len(text.encode()) >= JSON_FRAME_BYTES - 64  # room left for whitespace
+    at_limit = text[:-1] + " " * (limit - len(text.encode())) + "}"
+    assert send_json(api, "PATCH", f"/todos/{todo['todoId']}", at_limit).status_code == 200
+    over = send_json(api, "PATCH", f"/todos/{todo['todoId']}", " " + at_limit)
+    assert over.status_code == 413, over.text[:200]
+    assert over.json()["error"]["code"] == "too_large"
 
 
 @pytest.mark.parametrize(

@@ -449,3 +449,14 @@ def test_a_cancelled_registration_is_404_or_503(
     else:
         assert response.headers["Retry-After"] == "1"
         assert response.json["error"]["code"] == "unavailable"
+
+
+def test_a_body_field_without_a_documented_limit_cannot_size_the_body() -> None:
+    from common.validation import json_body_limit
+    from pydantic import BaseModel
+
+    class Unbounded(BaseModel):
+        text: str
+
+    with pytest.raises(TypeError, match="no size limit"):
+        json_body_limit(Unbounded)
