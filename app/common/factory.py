@@ -12,7 +12,7 @@ from common import auth, errors, logs
 from common.aws import AwsClients, make_clients
 from common.config import ServiceConfig, load_settings
 from common.openapi import Operation, build_document, common_operations
-from common.validation import JSON_FRAME_BYTES, json_body_limit
+from common.validation import JSON_FRAME_BYTES, json_body_limit, reject_undeclared_query
 
 
 def build_app(
@@ -27,7 +27,7 @@ def build_app(
 ) -> Flask:
     settings = load_settings(config)
     logs.configure(settings.log_level)
-    app = Flask(import_name)
+    app = Flask(import_name, static_folder=None)  # an API: no /static route
     # Any body within the documented field limits is accepted, however it is escaped; a larger
     # one is refused with 413 before it is read.
     app.config["MAX_CONTENT_LENGTH"] = max(
@@ -45,7 +45,8 @@ def build_app(
     auth.init_app(app, settings)
     logs.init_app(app, expose_aws_calls=settings.expose_aws_calls)
 
-    document = build_document(title, description, common_operations() + operations)
+    everything = common_operations() + operations
+    document = build_document(title, description, everything)
     if document_hook is not None:
         document_hook(document, settings)
 
@@ -59,6 +60,7 @@ def build_app(
 
     for blueprint in blueprints(settings):
         app.register_blueprint(blueprint)
+    reject_undeclared_query(app, everything)
     return app
 
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from collections.abc import Iterable
 from typing import Any, TypeVar
 
-from flask import request
+from flask import Flask, request
 from pydantic import BaseModel, ValidationError
 
 from common.errors import ApiError
+from common.openapi import Operation
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -96,3 +99,35 @@ def parse_query(model: type[M]) -> M:
         return model.model_validate(request.args.to_dict())
     except ValidationError as error:
         raise _invalid(error, "query") from None
+
+
+def _route_shape(path: str) -> str:
+    """`/todos/{todoId}` (OpenAPI) and `/todos/<todo_id>` (Flask) alike become `/todos/{}`."""
+    return re.sub(r"<[^>]*>|\{[^}]*\}", "{}", path)
+
+
+def reject_undeclared_query(app: Flask, operations: Iterable[Operation]) -> None:
+    """Every route answers a query parameter it does not declare with 400, as documented.
+
+    Checked for each request before anything else runs, so a refused request changes nothing.
+    Start-up fails if a route has no operation in the document, so none can escape the check.
+    """
+    declared = {
+        (op.method, _route_shape(op.path)): frozenset(op.query.model_fields if op.query else ())
+        for op in operations
+    }
+    for rule in app.url_map.iter_rules():
+        for method in sorted((rule.methods or set()) - {"HEAD", "OPTIONS"}):
+            if (method, _route_shape(rule.rule)) not in declared:
+                raise RuntimeError(f"{method} {rule.rule} is not in the OpenAPI document")
+
+    @app.before_request
+    def _undeclared_query() -> None:
+        if request.url_rule is None:
+            return  # no route: answered 404 or 405 by routing
+        method = "GET" if request.method == "HEAD" else request.method
+        allowed = declared.get((method, _route_shape(request.url_rule.rule)))
+        for name in request.args if allowed is not None else ():
+            if name not in allowed:
+                field = name or "query"
+                raise ApiError(400, f"{field}: unknown query parameter", field=field)

@@ -17,9 +17,11 @@ from scripts.local import LocalStack
 from tests.services.conftest import Api, aws_calls, unknown_todo_id
 
 
-def register(api: Api, todo_id: str, **fields: Any) -> requests.Response:
+def register(
+    api: Api, todo_id: str, params: dict[str, str] | None = None, **fields: Any
+) -> requests.Response:
     body = {"name": "report.pdf", "contentType": "application/pdf", "size": 11, **fields}
-    return api.post(f"/todos/{todo_id}/files", json=body)
+    return api.post(f"/todos/{todo_id}/files", json=body, params=params)
 
 
 def upload(registered: dict[str, Any], content: bytes, content_type: str) -> requests.Response:
@@ -234,3 +236,37 @@ def test_file_list_pages(api: Api) -> None:
     first = api.get(f"/todos/{todo['todoId']}/files", params={"limit": 2}).json()["nextCursor"]
     reused = api.get(f"/todos/{other_todo['todoId']}/files", params={"cursor": first})
     assert reused.status_code == 400
+
+
+def test_unknown_query_parameters_are_refused_on_every_route(api: Api, stack: LocalStack) -> None:
+    """docs/services.md: unknown query parameters are rejected, on every route alike."""
+    todo = api.create(title="query")
+    todo_id = todo["todoId"]
+    registered = register(api, todo_id).json()["file"]
+    file_id = registered["fileId"]
+    before = (api.all_todos(), api.get(f"/todos/{todo_id}/files").json()["items"])
+    attempts = [
+        api.get(f"/todos/{todo_id}", params={"x": "1"}),
+        api.patch(f"/todos/{todo_id}", params={"x": "1"}, json={"completed": True}),
+        api.delete(f"/todos/{todo_id}", params={"force": "1"}),
+        api.post("/todos", params={"x": "1"}, json={"title": "not created"}),
+        api.get("/todos", params={"x": "1"}),
+        api.get(f"/todos/{todo_id}/files", params={"x": "1"}),
+        register(api, todo_id, params={"x": "1"}),
+        api.delete(f"/todos/{todo_id}/files/{file_id}", params={"x": "1"}),
+        api.get("/todos", params={"limit": "2", "": "1"}),
+    ]
+    for service in ("main", "files"):
+        for path in ("/health", "/openapi.json"):
+            attempts.append(
+                requests.get(stack.service_url(service) + path, params={"x": "1"}, timeout=30)
+            )
+    for response in attempts:
+        assert response.status_code == 400, (response.request.method, response.url, response.text)
+        error = response.json()["error"]
+        assert error["code"] == "invalid_request"
+        assert error["message"] == f"{error['field']}: unknown query parameter", error
+    after = (api.all_todos(), api.get(f"/todos/{todo_id}/files").json()["items"])
+    assert [t["todoId"] for t in after[0]] == [t["todoId"] for t in before[0]] == [todo_id]
+    assert after[0] == before[0]
+    assert [f["fileId"] for f in after[1]] == [f["fileId"] for f in before[1]] == [file_id]

@@ -460,3 +460,21 @@ def test_a_body_field_without_a_documented_limit_cannot_size_the_body() -> None:
 
     with pytest.raises(TypeError, match="no size limit"):
         json_body_limit(Unbounded)
+
+
+def test_a_route_missing_from_the_document_stops_start_up(config: dict[str, str]) -> None:
+    """The unknown-query check covers the document's operations, so every route must be one."""
+    from common.factory import build_app
+    from flask import Blueprint
+
+    extra = Blueprint("extra", __name__)
+    extra.add_url_rule("/undocumented", "undocumented", lambda: "")
+    with pytest.raises(RuntimeError, match="GET /undocumented is not in the OpenAPI document"):
+        build_app(
+            __name__,
+            config,
+            title="t",
+            description="d",
+            operations=[],
+            blueprints=lambda _: [extra],
+        )
