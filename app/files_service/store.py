@@ -181,7 +181,26 @@ class FileStore:
         return files, next_cursor
 
     def delete(self, sub: str, todo_id: str, file_id: str) -> None:
-        """Object first, then the record: a retry after a crash between them finishes the job."""
+        """The record is checked, then the object deleted, then the record.
+
+        The check comes first because deleting the key of a file that does not exist is not a
+        no-op in a versioned bucket: S3 adds a delete marker. The object goes before the record,
+        so a retry after a crash between them finds the record and finishes the job.
+        """
+        found = self.dynamodb.query(
+            TableName=self.files_table,
+            KeyConditionExpression="todoID = :todo AND fileID = :file",
+            FilterExpression="userID = :user",
+            ExpressionAttributeValues={
+                ":todo": {"S": todo_id},
+                ":file": {"S": file_id},
+                ":user": {"S": sub},
+            },
+            ProjectionExpression="fileID",
+            ConsistentRead=True,
+        )
+        if not found.get("Items"):
+            raise NotFound("file")
         try:
             self.s3.delete_object(Bucket=self.files_bucket, Key=self.key(sub, todo_id, file_id))
             self.dynamodb.delete_item(

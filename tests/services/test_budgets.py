@@ -93,9 +93,14 @@ def test_files_routes_budget(api: Api) -> None:
     deleted = api.delete(f"/todos/{todo_id}/files/{file_id}")
     assert aws_calls(deleted) == {
         "DynamoDB.GetItem": 1,
+        "DynamoDB.Query": 1,
         "S3.DeleteObject": 1,
         "DynamoDB.DeleteItem": 1,
     }
+    # A file that does not exist: the two checks and nothing more (no S3 delete marker).
+    gone = api.delete(f"/todos/{todo_id}/files/{file_id}")
+    assert gone.status_code == 404
+    assert aws_calls(gone) == {"DynamoDB.GetItem": 1, "DynamoDB.Query": 1}
     # Someone else's or a missing todo: the ownership check and nothing more.
     missing = unknown_todo_id()
     assert aws_calls(api.get(f"/todos/{missing}/files")) == {"DynamoDB.GetItem": 1}

@@ -270,3 +270,16 @@ def test_unknown_query_parameters_are_refused_on_every_route(api: Api, stack: Lo
     assert [t["todoId"] for t in after[0]] == [t["todoId"] for t in before[0]] == [todo_id]
     assert after[0] == before[0]
     assert [f["fileId"] for f in after[1]] == [f["fileId"] for f in before[1]] == [file_id]
+
+
+def test_deleting_a_file_that_does_not_exist_touches_no_object(api: Api) -> None:
+    """A missing file ID on the caller's own todo: 404 before any S3 call, so no delete marker."""
+    todo_id = api.create()["todoId"]
+    kept = register(api, todo_id).json()["file"]["fileId"]
+    missing = str(uuid.uuid4())
+    response = api.delete(f"/todos/{todo_id}/files/{missing}")
+    assert response.status_code == 404, response.text
+    assert response.json()["error"]["message"] == "file not found"
+    # moto adds no marker for a key that never existed, so the test counts the calls instead.
+    assert aws_calls(response) == {"DynamoDB.GetItem": 1, "DynamoDB.Query": 1}
+    assert [f["fileId"] for f in api.get(f"/todos/{todo_id}/files").json()["items"]] == [kept]
