@@ -22,6 +22,8 @@ accesslog = None
 # read-only root filesystem, and services on one machine would take it from each other.
 control_socket_disable = True
 errorlog = "-"
+# gunicorn's format, with every record on one line and control characters escaped.
+logger_class = "common.gunicorn_log.OneLineLogger"
 loglevel = os.environ.get("LOG_LEVEL", "info").lower()
 # API Gateway and the ALB bound request sizes before traffic gets here; gunicorn's own 4 KiB
 # request-line cap would answer an HTML 414 instead of the API's JSON 400 for a long query.
