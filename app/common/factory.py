@@ -12,7 +12,7 @@ from common import auth, errors, logs
 from common.aws import AwsClients, make_clients
 from common.config import ServiceConfig, load_settings
 from common.openapi import Operation, build_document, common_operations
-from common.validation import JSON_FRAME_BYTES, json_body_limit, reject_undeclared_query
+from common.validation import JSON_FRAME_BYTES, guard_query_parameters, json_body_limit
 
 
 def build_app(
@@ -60,7 +60,7 @@ def build_app(
 
     for blueprint in blueprints(settings):
         app.register_blueprint(blueprint)
-    reject_undeclared_query(app, everything)
+    guard_query_parameters(app, everything)
     return app
 
 

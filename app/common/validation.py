@@ -106,8 +106,9 @@ def _route_shape(path: str) -> str:
     return re.sub(r"<[^>]*>|\{[^}]*\}", "{}", path)
 
 
-def reject_undeclared_query(app: Flask, operations: Iterable[Operation]) -> None:
-    """Every route answers a query parameter it does not declare with 400, as documented.
+def guard_query_parameters(app: Flask, operations: Iterable[Operation]) -> None:
+    """Every route refuses with 400 a query parameter it does not declare, as documented, and
+    one given twice (which value would count is a guess).
 
     Checked for each request before anything else runs, so a refused request changes nothing.
     Start-up fails if a route has no operation in the document, so none can escape the check.
@@ -122,12 +123,14 @@ def reject_undeclared_query(app: Flask, operations: Iterable[Operation]) -> None
                 raise RuntimeError(f"{method} {rule.rule} is not in the OpenAPI document")
 
     @app.before_request
-    def _undeclared_query() -> None:
+    def _query_parameters() -> None:
         if request.url_rule is None:
             return  # no route: answered 404 or 405 by routing
         method = "GET" if request.method == "HEAD" else request.method
         allowed = declared.get((method, _route_shape(request.url_rule.rule)))
         for name in request.args if allowed is not None else ():
+            field = name or "query"
             if name not in allowed:
-                field = name or "query"
                 raise ApiError(400, f"{field}: unknown query parameter", field=field)
+            if len(request.args.getlist(name)) > 1:
+                raise ApiError(400, f"{field}: given more than once", field=field)

@@ -256,6 +256,13 @@ def test_unknown_query_parameters_are_refused_on_every_route(api: Api, stack: Lo
         api.delete(f"/todos/{todo_id}/files/{file_id}", params={"x": "1"}),
         api.get("/todos", params={"limit": "2", "": "1"}),
     ]
+    twice = api.get("/todos", params=[("limit", "1"), ("limit", "0")])
+    assert twice.status_code == 400, twice.text
+    assert twice.json()["error"] == {
+        "code": "invalid_request",
+        "message": "limit: given more than once",
+        "field": "limit",
+    }
     for service in ("main", "files"):
         for path in ("/health", "/openapi.json"):
             attempts.append(
