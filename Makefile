@@ -67,6 +67,13 @@ test: venv lint ## Run every check and test (what CI runs)
 workflows: $(VENV)/.installed ## Render .github/workflows/release.yml from config/promotion.json (deterministic)
 	$(PY) -m scripts.pipeline write
 
+# The same suites as in `make test`, with random rather than fixed examples and many more of them.
+FUZZ_EXAMPLES ?= 500
+.PHONY: fuzz
+fuzz: $(VENV)/.installed ## Property-based suites, random and deep: FUZZ_EXAMPLES=500 per suite (failures kept in artifacts/hypothesis)
+	HYPOTHESIS_PROFILE=deep FUZZ_EXAMPLES=$(FUZZ_EXAMPLES) $(PY) -m pytest -p no:cacheprovider \
+	  tests/services/test_properties.py tests/services/test_cursor.py
+
 .PHONY: format
 format: $(VENV)/.installed ## Apply ruff's formatting and safe fixes
 	$(VENV)/bin/ruff check --fix .

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.properties.strategies import costliest_json
 from tests.services.conftest import Api
 
 
@@ -101,22 +102,6 @@ def test_body_errors(api: Api) -> None:
     too_large = api.post("/todos", json={"title": "x", "description": "y" * 200_000})
     assert too_large.status_code == 413
     assert too_large.json()["error"]["code"] == "too_large"
-
-
-def costliest_json(value: object) -> str:
-    """JSON with every character of every string in its longest escape: 6 bytes for a UTF-16
-    unit (`\\u0074`), so 12 for a character outside the BMP (an escaped surrogate pair)."""
-    if isinstance(value, dict):
-        members = (f"{costliest_json(k)}:{costliest_json(v)}" for k, v in value.items())
-        return "{" + ",".join(members) + "}"
-    if isinstance(value, str):
-        units = value.encode("utf-16-be")
-        return (
-            '"'
-            + "".join(f"\\u{units[i]:02x}{units[i + 1]:02x}" for i in range(0, len(units), 2))
-            + '"'
-        )
-    return json.dumps(value)
 
 
 def send_json(api: Api, method: str, path: str, text: str) -> Any:
