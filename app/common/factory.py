@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any, BinaryIO
+from wsgiref.types import StartResponse, WSGIApplication, WSGIEnvironment
 
 from flask import Blueprint, Flask, jsonify
 from flask.typing import ResponseReturnValue
@@ -13,6 +14,33 @@ from common.aws import AwsClients, make_clients
 from common.config import ServiceConfig, load_settings
 from common.openapi import Operation, build_document, common_operations
 from common.validation import JSON_FRAME_BYTES, guard_query_parameters, json_body_limit
+
+# The largest body that can reach a service: API Gateway's HTTP API payload quota, 10 MB
+# (https://docs.aws.amazon.com/apigateway/latest/developerguide/http-api-quotas.html).
+FRONT_DOOR_MAX_BYTES = 10 * 1024 * 1024
+_READ_CHUNK = 64 * 1024
+
+
+def read_unread_body(wsgi_app: WSGIApplication) -> WSGIApplication:
+    """Read to its end, before answering, any body the app refused without reading.
+
+    gunicorn reads at most 64 KiB of a body the app left unread, then closes the connection;
+    a peer still sending gets a TCP reset instead of the answer. Behind an ALB that is a 502
+    ("the target closed the connection ... while the load balancer had an outstanding request",
+    https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-troubleshooting.html),
+    counted by the 5XX alarm that doubles the tasks, where the answer was a 413 or a 415.
+    Reading stops past FRONT_DOOR_MAX_BYTES: no such body comes through API Gateway.
+    """
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        answer = wsgi_app(environ, start_response)
+        stream: BinaryIO = environ["wsgi.input"]
+        read = 0
+        while read <= FRONT_DOOR_MAX_BYTES and (chunk := stream.read(_READ_CHUNK)):
+            read += len(chunk)
+        return answer
+
+    return app
 
 
 def build_app(
@@ -61,6 +89,7 @@ def build_app(
     for blueprint in blueprints(settings):
         app.register_blueprint(blueprint)
     guard_query_parameters(app, everything)
+    app.wsgi_app = read_unread_body(app.wsgi_app)
     return app
 
 

@@ -444,7 +444,11 @@ def raw_bodies(limit: int) -> st.SearchStrategy[tuple[bytes, str | None]]:
         st.integers(1, 3000).map(lambda depth: ("[" * depth + "]" * depth).encode()),
         st.integers(1, 3000).map(lambda depth: ('{"a":' * depth + "1" + "}" * depth).encode()),
         st.sampled_from([b"", b"null", b"[]", b'"x"', b"{", b"{}", b'{"title":"\\ud800"}']),
-        st.sampled_from([limit, limit + 1]).map(lambda size: b"{" + b" " * (size - 2) + b"}"),
+        # At the limit, one past it, and far past it (up to API Gateway's 10 MB): the answer
+        # must arrive, not a reset of a connection the service stopped reading.
+        st.sampled_from([limit, limit + 1, 4 * 2**20, 10 * 10**6]).map(
+            lambda size: b"{" + b" " * (size - 2) + b"}"
+        ),
     )
     content_type = st.sampled_from(
         ["application/json", "text/plain", "application/json; charset=latin-1", "", None]

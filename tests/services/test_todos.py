@@ -375,3 +375,34 @@ def test_search_ignores_unicode_normalisation_differences(api: Api) -> None:
     assert search("todo") == [FULL_WIDTH_TODO + " list"]
     assert search("office") == ["O\ufb03ce supplies"]
     assert search("STRASSE") == ["Straße works"]
+
+
+@pytest.mark.parametrize(
+    ("path", "headers", "status"),
+    [
+        ("/todos", {"Content-Type": "application/json"}, 413),  # over the body limit
+        ("/todos", {"Content-Type": "text/plain"}, 415),
+        ("/todos/nope", {"Content-Type": "application/json"}, 405),
+    ],
+)
+def test_a_refused_large_body_is_read_so_the_load_balancer_gets_the_answer(
+    api: Api, path: str, headers: dict[str, str], status: int
+) -> None:
+    """gunicorn reads at most 64 KiB of a body the app left unread, then closes the connection,
+    and a peer still sending gets a reset instead of the answer (behind an ALB: a 502). Any body
+    API Gateway lets through (10 MB) is read before the refusal, on a connection that stays."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    url = urlsplit(api.stack.service_url("main"))
+    connection = http.client.HTTPConnection(url.hostname or "", url.port, timeout=60)
+    try:
+        body = b"{" + b" " * (10 * 1000 * 1000 - 2) + b"}"
+        connection.request("POST", path, body=body, headers={**api.user.headers(), **headers})
+        refused = connection.getresponse()
+        assert refused.status == status
+        assert json.loads(refused.read())["error"]["code"]
+        connection.request("GET", "/health")
+        assert connection.getresponse().status == 200  # the same connection, still open
+    finally:
+        connection.close()
