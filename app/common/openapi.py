@@ -110,7 +110,8 @@ def build_document(title: str, description: str, operations: list[Operation]) ->
             }
         item["responses"][str(op.success)] = success
         # Every authenticated operation calls AWS, which may throttle: 503 with Retry-After.
-        statuses = set(op.errors) | ({401, 503} if op.auth else set())
+        # Every operation may answer 400: each refuses a query parameter it does not declare.
+        statuses = set(op.errors) | {400} | ({401, 503} if op.auth else set())
         if op.body is not None:
             statuses |= {400, 413, 415}
         for status in sorted(statuses):

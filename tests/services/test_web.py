@@ -337,6 +337,8 @@ def test_openapi_documents_are_valid_3_1(config: dict[str, str], service: str) -
     for path, methods in document["paths"].items():
         for method, operation in methods.items():
             assert operation["responses"], (path, method)
+            # Any operation refuses a query parameter it does not declare.
+            assert "400" in operation["responses"], (path, method)
             if operation.get("security") != []:
                 assert {"401", "503"} <= set(operation["responses"]), (path, method)
 
