@@ -3,6 +3,9 @@
 Read from the template by following references: the routes of the template's one HTTP API, the
 authorizer each names, and the integration each targets (its parameter mappings, timeout and the
 ALB listener it reaches through the VPC link).
+
+`RequestTarget` is how an HTTP API reads a request's path: decoded once, before the routes match
+it, and passed on decoded (docs/local.md, "Encoded paths", has the sources).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote, unquote_to_bytes
 
 from scripts.cfn.template import Deferred, LogicalRef, Resolver, Text, UnsupportedTemplate
 from scripts.local.alb import LISTENER, ref_id
@@ -87,7 +91,8 @@ class ApiRoute:
                 pattern += "[^/]+"
             else:
                 pattern += re.escape(piece)
-        return re.compile(pattern + r"\Z")
+        # A decoded path may hold any character, a newline too: a variable still matches it.
+        return re.compile(pattern + r"\Z", re.DOTALL)
 
     def specificity(self) -> tuple[int, int, int, int]:
         """API Gateway prefers full matches over greedy and `$default`, and a method over ANY."""
@@ -97,6 +102,48 @@ class ApiRoute:
             self.path.count("{"),
             self.method == "ANY",
         )
+
+
+# What a path segment may hold literally (RFC 3986 pchar): everything else an integration request
+# carries percent-encoded, so the service decodes exactly the path the routes matched.
+_PATH_SAFE = "/!$&'()*+,;=:@-._~"
+# A query string is passed on as it came; only bytes that cannot stand in a request line
+# (controls, space, non-ASCII) and `#` (which would end it) are encoded.
+_QUERY_SAFE = "!$&'()*+,;=:@/?%[]-._~\"<>\\^`{|}"
+
+
+@dataclass(frozen=True)
+class RequestTarget:
+    """A request's path and query as an HTTP API reads them.
+
+    `path` is decoded once, as the routes (and the authorizer's route match) see it; bytes that
+    are not UTF-8 are kept as surrogate escapes, so nothing the client sent is lost. `query` is
+    the query string as sent, percent-encodings kept.
+    """
+
+    path: str
+    query: str = ""
+
+    @classmethod
+    def parse(cls, raw: bytes) -> RequestTarget:
+        """The request-target of a request line: origin form, or absolute form (a proxy's)."""
+        path, _, query = raw.partition(b"?")
+        scheme = re.match(rb"[A-Za-z][A-Za-z0-9+.-]*://[^/]*", path)
+        if scheme:
+            path = path[scheme.end() :] or b"/"
+        decoded = unquote_to_bytes(path).decode("utf-8", "surrogateescape")
+        return cls(decoded, query.decode("latin-1"))
+
+    @property
+    def integration_path(self) -> str:
+        """The decoded path as the integration request carries it: a decoded `%2F` is a `/`
+        there; `?`, `#`, `%`, spaces, controls and non-ASCII are percent-encoded again."""
+        return quote(self.path.encode("utf-8", "surrogateescape"), safe=_PATH_SAFE)
+
+    @property
+    def integration_target(self) -> str:
+        query = quote(self.query.encode("latin-1"), safe=_QUERY_SAFE)
+        return self.integration_path + (f"?{query}" if query else "")
 
 
 @dataclass(frozen=True)

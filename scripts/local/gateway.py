@@ -14,16 +14,19 @@ stack's security headers. Both are plain WSGI apps run by werkzeug's threaded se
 from __future__ import annotations
 
 import http.client
+import io
 import json
 import mimetypes
 import re
+import select
 import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+from urllib.parse import quote
 
 from werkzeug.security import safe_join
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
@@ -31,9 +34,9 @@ from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
 from scripts.local.alb import FixedResponse, LambdaTarget, Routing
-from scripts.local.apigateway import Api, ApiRoute, Cors
+from scripts.local.apigateway import Api, ApiRoute, Cors, RequestTarget
 from scripts.local.authorizer import Claims, JwtVerifier, Unauthorized
-from scripts.local.processes import Log
+from scripts.local.processes import Log, printable
 
 StartResponse = Callable[..., Any]
 WsgiApp = Callable[[dict[str, Any], StartResponse], Iterable[bytes]]
@@ -99,8 +102,9 @@ class ApiGateway:
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         started = time.monotonic()
         request = Request(environ)
+        target = RequestTarget.parse(raw_target(environ))
         request_id = uuid.uuid4().hex[:16]
-        response = self._handle(request, request_id)
+        response = self._handle(request, target, request_id)
         response.headers["apigw-requestid"] = request_id
         self._add_cors(request, response)
         status = response.status_code
@@ -111,8 +115,10 @@ class ApiGateway:
 
         def log_when_done() -> None:
             elapsed = (time.monotonic() - started) * 1000
-            line = f"{request.method} {request.full_path.rstrip('?')} {status} {elapsed:.0f} ms"
-            self.log.line("gateway", f"{line} ({why.group(1)})" if why else line)
+            shown = target.path + (f"?{target.query}" if target.query else "")
+            line = f"{request.method} {shown} {status} {elapsed:.0f} ms"
+            # The path, query and reason come from the client: escaped, they cannot forge a line.
+            self.log.line("gateway", printable(f"{line} ({why.group(1)})" if why else line))
 
         response.call_on_close(log_when_done)
         return response(environ, start_response)
@@ -172,8 +178,8 @@ class ApiGateway:
 
     # --- routes, authorizer, ALB ------------------------------------------------------------
 
-    def _handle(self, request: Request, request_id: str) -> Response:
-        route = self.api.match(request.method, request.path)
+    def _handle(self, request: Request, target: RequestTarget, request_id: str) -> Response:
+        route = self.api.match(request.method, target.path)
         # API Gateway answers a CORS preflight itself only when no route takes OPTIONS: an `ANY`
         # route behind an authorizer gets the preflight, without a token, and refuses it.
         if (
@@ -201,17 +207,24 @@ class ApiGateway:
                 )
         if (request.content_length or 0) > MAX_PAYLOAD_BYTES:
             return _json(413, {"message": "Request Entity Too Large"})
-        target = self.routing.route(request.path)
-        if isinstance(target, LambdaTarget):
-            target = target.answer(
-                request.method, request.path, request.args, dict(request.headers.items())
+        # The ALB matches the path it receives: the integration request's.
+        action = self.routing.route(target.integration_path)
+        if isinstance(action, LambdaTarget):
+            action = action.answer(
+                request.method,
+                target.integration_path,  # an ALB gives a Lambda the path still encoded
+                request.args,
+                dict(request.headers.items()),
             )
-        if isinstance(target, FixedResponse):
-            response = Response(target.body, status=target.status)
-            response.headers["Content-Type"] = target.content_type
+        if isinstance(action, FixedResponse):
+            response = Response(action.body, status=action.status)
+            response.headers["Content-Type"] = action.content_type
             return response
         headers = self._integration_headers(request, route, claims, request_id)
-        return self._proxy(request, self.upstreams[target.service], headers, route.timeout_ms)
+        timeout = min(self.timeout, route.timeout_ms / 1000) if route.timeout_ms else self.timeout
+        return self._proxy(
+            request, target.integration_target, self.upstreams[action.service], headers, timeout
+        )
 
     def _integration_headers(
         self, request: Request, route: ApiRoute, claims: Claims | None, request_id: str
@@ -240,25 +253,25 @@ class ApiGateway:
     def _proxy(
         self,
         request: Request,
+        target: str,
         upstream: Upstream,
         headers: dict[str, str],
-        timeout_ms: int | None = None,
+        timeout: float,
     ) -> Response:
-        stream = get_input_stream(request.environ)
-        body: Any
-        if request.content_length is not None:
-            body = stream
-            headers["content-length"] = str(request.content_length)
-        else:
+        stream: IO[bytes] = get_input_stream(request.environ)
+        length = request.content_length
+        if length is None:  # chunked: API Gateway needs the whole payload to check its size
             body = stream.read(MAX_PAYLOAD_BYTES + 1)
             if len(body) > MAX_PAYLOAD_BYTES:
                 return _json(413, {"message": "Request Entity Too Large"})
-            if body or request.method in ("POST", "PUT", "PATCH"):
-                headers["content-length"] = str(len(body))
-        timeout = min(self.timeout, timeout_ms / 1000) if timeout_ms else self.timeout
+            stream, length = io.BytesIO(body), len(body)
+            if not body and request.method not in ("POST", "PUT", "PATCH"):
+                length = None
+        if length is not None:
+            headers["content-length"] = str(length)
         connection = http.client.HTTPConnection(upstream.host, upstream.port, timeout=timeout)
         try:
-            connection.request(request.method, request.full_path.rstrip("?"), body, headers)
+            taken = _send(connection, request.method, target, headers, stream, length or 0)
             upstream_response = connection.getresponse()
         except TimeoutError:
             connection.close()
@@ -266,6 +279,11 @@ class ApiGateway:
         except (ConnectionError, OSError, http.client.HTTPException):
             connection.close()
             return _json(503, {"message": "Service Unavailable"})
+        if not taken:
+            # The service answered before it took the whole body (a 413, say) and will close.
+            # Read the rest from the client, so that it is still listening when the answer comes.
+            while stream.read(_CHUNK):
+                pass
 
         def chunks() -> Iterator[bytes]:
             try:
@@ -285,6 +303,76 @@ class ApiGateway:
             if name.lower() not in _HOP_BY_HOP and name.lower() not in ("date", "server"):
                 response.headers.add(name, value)
         return response
+
+
+_CHUNK = 65536
+
+
+def _send(
+    connection: http.client.HTTPConnection,
+    method: str,
+    target: str,
+    headers: Mapping[str, str],
+    body: IO[bytes],
+    length: int,
+) -> bool:
+    """Send a request, its body streamed; False when the service answered before taking it all.
+
+    A service that refuses a body by its Content-Length answers at once and closes without
+    reading the rest (Flask's 413, then gunicorn's close): sending on would fail with a broken
+    pipe, and the answer waiting on the socket would be lost. So the body goes in pieces, and
+    the first byte of an answer stops it. The answer stays readable after the service's reset.
+    """
+    connection.putrequest(
+        method,
+        target,
+        skip_host="host" in headers,
+        skip_accept_encoding="accept-encoding" in headers,
+    )
+    for name, value in headers.items():
+        connection.putheader(name, value)
+    connection.endheaders()
+    sock = connection.sock
+    assert sock is not None  # endheaders() connected it
+    timeout = sock.gettimeout()
+    pending, remaining = b"", length
+    sock.setblocking(False)  # a blocking send would wait for the whole piece
+    try:
+        while pending or remaining:
+            if not pending:
+                pending = body.read(min(_CHUNK, remaining))
+                if not pending:
+                    return True  # the client sent less than it announced; the service decides
+                remaining -= len(pending)
+            readable, writable, _ = select.select([sock], [sock], [], timeout)
+            if readable:
+                return False
+            if not writable:
+                raise TimeoutError("the service took no more of the body")
+            try:
+                pending = pending[sock.send(pending) :]
+            except BlockingIOError:
+                continue
+            except (BrokenPipeError, ConnectionResetError):
+                return False
+    finally:
+        sock.settimeout(timeout)
+    return True
+
+
+def raw_target(environ: Mapping[str, Any]) -> bytes:
+    """The request-target exactly as the client sent it.
+
+    werkzeug's server keeps it in RAW_URI, as the latin-1 reading of the UTF-8 encoding of the
+    request line's latin-1 reading; PATH_INFO is decoded already, which loses bytes that are not
+    UTF-8 and misreads raw non-ASCII.
+    """
+    raw = environ.get("RAW_URI")
+    if raw is None:  # another WSGI server: rebuild it from the decoded path
+        path = quote(str(environ.get("PATH_INFO", "/")).encode("latin-1"), safe="/")
+        query = str(environ.get("QUERY_STRING", ""))
+        return (path + (f"?{query}" if query else "")).encode("latin-1")
+    return str(raw).encode("latin-1").decode("utf-8").encode("latin-1")
 
 
 def _mapping_value(template: str, request: Request, claims: Claims | None, request_id: str) -> str:

@@ -10,6 +10,7 @@ import socket
 import subprocess
 import threading
 import time
+import unicodedata
 import urllib.error
 import urllib.request
 from collections import deque
@@ -52,6 +53,31 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
         probe.bind((host, 0))
         return int(probe.getsockname()[1])
+
+
+# Characters that would end, rewrite or disguise a log line: controls (newline, carriage
+# return, escape), line and paragraph separators, invisible format characters (bidirectional
+# overrides) and the surrogates that stand for bytes that were not UTF-8.
+_HIDDEN = frozenset({"Cc", "Cf", "Cs", "Zl", "Zp"})
+_SHORT = {"\n": "\\n", "\r": "\\r", "\t": "\\t", "\\": "\\\\"}
+
+
+def printable(text: str) -> str:
+    """`text` with every character that could forge or hide part of a log line escaped, Python
+    style (`\\n`, `\\x00`, `\\u202e`, `\\xff` for a byte that was not UTF-8); a backslash is
+    doubled, so an escape in the input cannot pass for one made here."""
+
+    def escape(char: str) -> str:
+        if char in _SHORT:
+            return _SHORT[char]
+        if unicodedata.category(char) not in _HIDDEN:
+            return char
+        code = ord(char)
+        if 0xDC80 <= code <= 0xDCFF:  # surrogateescape of a byte
+            return f"\\x{code - 0xDC00:02x}"
+        return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+    return "".join(escape(char) for char in text)
 
 
 class Log:
