@@ -8,7 +8,6 @@ old file while the new HTML expects the new one: they get a short max-age plus r
 
 from __future__ import annotations
 
-import json
 import mimetypes
 import re
 import time
@@ -19,11 +18,14 @@ from pathlib import Path, PurePosixPath
 from rich.console import Console
 from rich.progress import Progress
 
+from scripts.cfn.template import Resolver, UnsupportedTemplate, load_template
+from scripts.cfn.website_config import PasswordRules, config_script, read_password_rules
 from scripts.deploy.aws import Client
 from scripts.deploy.errors import DeployFailed, MissingOutput
 from scripts.deploy.params import ROOT
 
 WEBSITE_DIR = ROOT / "website"
+CORE_TEMPLATE = ROOT / "templates" / "core.yaml"
 CONFIG_KEY = "config.js"
 NO_CACHE = "no-cache"
 IMMUTABLE = "public, max-age=31536000, immutable"
@@ -61,7 +63,15 @@ def cache_control(key: str) -> str:
     return REVALIDATE
 
 
-def config_js(core_outputs: dict[str, str]) -> str:
+def password_rules(template: Path = CORE_TEMPLATE) -> PasswordRules:
+    """The user pool's password rules, as templates/core.yaml states them."""
+    try:
+        return read_password_rules(Resolver(load_template(template), {}, {}))
+    except UnsupportedTemplate as err:
+        raise DeployFailed(f"{template}: {err}") from err
+
+
+def config_js(core_outputs: dict[str, str], rules: PasswordRules) -> str:
     """The contract's `window.TODO_CONFIG = {...};` for AWS."""
     missing = [k for k in REQUIRED_CORE_OUTPUTS if k not in core_outputs]
     if missing:
@@ -74,8 +84,9 @@ def config_js(core_outputs: dict[str, str]) -> str:
         "userPoolClientId": core_outputs["UserPoolClientId"],
         "cognitoEndpoint": f"https://cognito-idp.{region}.amazonaws.com/",
         "local": False,
+        "passwordPolicy": rules.as_config(),
     }
-    return f"window.TODO_CONFIG = {json.dumps(config, sort_keys=True)};\n"
+    return config_script(config)
 
 
 @dataclass(frozen=True)
@@ -151,13 +162,14 @@ def publish(
     core_outputs: dict[str, str],
     website_outputs: dict[str, str],
     site: Path = WEBSITE_DIR,
+    template: Path = CORE_TEMPLATE,
     reference: str | None = None,
 ) -> Published:
     missing = [k for k in REQUIRED_WEBSITE_OUTPUTS if k not in website_outputs]
     if missing:
         raise MissingOutput(f"the website stack has no output(s) {', '.join(missing)}")
     bucket = website_outputs["WebsiteBucketName"]
-    uploads = collect(site, config_js(core_outputs))
+    uploads = collect(site, config_js(core_outputs, password_rules(template)))
     before = existing_keys(s3, bucket)
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task(f"Uploading to s3://{bucket}", total=len(uploads))

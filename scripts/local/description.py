@@ -2,9 +2,10 @@
 
 `describe` follows the template's wiring and returns a frozen `LocalDescription`: the tables,
 buckets, user pool and app client to create, the ECS services with their commands and
-environment, the HTTP API (routes, authorizer, CORS), the ALB routing and the website's response
-headers. It starts nothing and needs no emulator, so it is tested on its own. Values that name a
-resource the emulator creates (a pool ID it picks) are `Deferred` and bound once it exists.
+environment, the HTTP API (routes, authorizer, CORS), the ALB routing, the website's response
+headers and the password rules its sign-up page shows. It starts nothing and needs no emulator,
+so it is tested on its own. Values that name a resource the emulator creates (a pool ID it
+picks) are `Deferred` and bound once it exists.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from scripts.cfn.template import Deferred, Placeholder, Resolver, Text, UnsupportedTemplate
+from scripts.cfn.website_config import PasswordRules, read_password_rules
 from scripts.local.alb import Routing, lambda_targets, read_routing
 from scripts.local.apigateway import Api, read_api
 from scripts.local.cloudfront import SecurityHeaders, read_security_headers
@@ -35,6 +37,7 @@ class LocalDescription:
     user_pool: str  # logical ID of the pool the API's authorizer trusts
     user_pool_client: str  # logical ID of the app client in the authorizer's audience
     site_headers: SecurityHeaders
+    password_rules: PasswordRules  # the user pool's, for the website's config.js
 
     def service(self, name: str) -> LocalService:
         for service in self.services:
@@ -90,7 +93,8 @@ def describe(
         if website_template is not None
         else SecurityHeaders()
     )
-    return LocalDescription(resources, services, api, routing, pool, client, headers)
+    rules = read_password_rules(resolver, pool)
+    return LocalDescription(resources, services, api, routing, pool, client, headers, rules)
 
 
 def _only_resource(value: Text) -> Placeholder | None:

@@ -33,6 +33,7 @@ from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 from werkzeug.wsgi import get_input_stream
 
+from scripts.cfn.website_config import config_script
 from scripts.local.alb import FixedResponse, LambdaTarget, Routing
 from scripts.local.apigateway import Api, ApiRoute, Cors, RequestTarget
 from scripts.local.authorizer import Claims, JwtVerifier, Unauthorized
@@ -399,9 +400,7 @@ class Website:
 
     def __init__(self, root: Path, config: Mapping[str, Any], headers: Mapping[str, str]) -> None:
         self.root = root.resolve()
-        self.config_js = (
-            f"window.TODO_CONFIG = {json.dumps(dict(config), sort_keys=True)};\n"
-        ).encode()
+        self.config_js = config_script(config).encode()
         self.headers = dict(headers)
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:

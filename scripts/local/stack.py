@@ -196,6 +196,7 @@ class LocalStack:
             "userPoolClientId": self.user_pool_client_id,
             "cognitoEndpoint": self.emulator_url + "/",
             "local": True,
+            "passwordPolicy": self.description.password_rules.as_config(),
         }
 
     @property

@@ -35,7 +35,8 @@ def sign_up(tab: Tab, email: str) -> None:
     form = region(page, "Create an account")
     expect(page.get_by_role("heading", name="Create an account")).to_be_focused()
     form.get_by_label("Email").fill(email)
-    form.get_by_label("Password").fill(PASSWORD)
+    form.get_by_label("Password", exact=True).fill(PASSWORD)
+    form.get_by_label("Confirm password").fill(PASSWORD)
     form.get_by_role("button", name="Create account").click()
     confirm = region(page, "Confirm your account")
     expect(confirm).to_be_visible()
@@ -46,6 +47,17 @@ def sign_up(tab: Tab, email: str) -> None:
     confirm.get_by_role("button", name="Confirm").click()
     expect(page.get_by_role("heading", name="My to-dos")).to_be_visible()
     expect(page.locator("#who")).to_have_text(email)
+
+
+def serve_config(tab: Tab, **changes: Any) -> dict[str, Any]:
+    """Serves this tab a config.js with `changes` (the page reads nothing else), and returns it."""
+    config = {**tab.site.config, **changes}
+    body = f"window.TODO_CONFIG = {json.dumps(config)};\n"
+    tab.page.route(
+        tab.site.url + "config.js",
+        lambda route: route.fulfill(body=body, content_type="text/javascript; charset=utf-8"),
+    )
+    return config
 
 
 def sign_in(tab: Tab, email: str, password: str = PASSWORD) -> None:

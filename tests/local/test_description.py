@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from scripts.cfn.template import Deferred, Physical, Placeholder, bind, load_template
+from scripts.cfn.template import (
+    Deferred,
+    Physical,
+    Placeholder,
+    UnsupportedTemplate,
+    bind,
+    load_template,
+)
 from scripts.local.alb import FixedResponse, Forward, path_pattern_regex
 from scripts.local.description import LocalDescription, describe
 from tests.local.conftest import FIXTURE
@@ -128,3 +135,33 @@ def test_api_routes_authorizer_and_mappings(description: LocalDescription) -> No
     assert api.match("GET", "/") is None
     assert api.cors is not None
     assert api.cors.allow_origins == ("http://127.0.0.1:8000",)
+
+
+def test_the_sign_up_pages_password_rules_are_the_user_pools(
+    description: LocalDescription,
+) -> None:
+    template = load_template(FIXTURE / "templates" / "core.yaml")
+    stated = template["Resources"]["UserPool"]["Properties"]["Policies"]["PasswordPolicy"]
+    assert description.password_rules.as_config() == {
+        "minimumLength": stated["MinimumLength"],
+        "requireLowercase": stated["RequireLowercase"],
+        "requireUppercase": stated["RequireUppercase"],
+        "requireNumbers": stated["RequireNumbers"],
+        "requireSymbols": stated["RequireSymbols"],
+    }
+    assert stated["RequireSymbols"] is False  # the fixture differs from the app on purpose
+
+
+@pytest.mark.parametrize("left_out", ["MinimumLength", "RequireSymbols", None])
+def test_a_password_policy_must_state_every_rule(left_out: str | None) -> None:
+    template = load_template(FIXTURE / "templates" / "core.yaml")
+    policies = template["Resources"]["UserPool"]["Properties"]["Policies"]
+    if left_out is None:
+        del policies["PasswordPolicy"]
+    else:
+        del policies["PasswordPolicy"][left_out]
+    with pytest.raises(UnsupportedTemplate) as raised:
+        describe(template, app_dir=FIXTURE / "app", website_origin="http://127.0.0.1:8000")
+    message = str(raised.value)
+    assert message.startswith("Resources.UserPool.Properties.Policies.PasswordPolicy: state ")
+    assert (left_out or "MinimumLength") in message

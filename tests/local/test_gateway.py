@@ -248,5 +248,16 @@ def test_site_serves_the_generated_config(stack: LocalStack) -> None:
         "userPoolClientId": stack.user_pool_client_id,
         "cognitoEndpoint": stack.emulator_url + "/",
         "local": True,
+        "passwordPolicy": config["passwordPolicy"],
     }
     assert stack.site_url != stack.api_url
+    # The page's password rules are the ones the pool in the emulator enforces.
+    pool = stack.client("cognito-idp").describe_user_pool(UserPoolId=stack.user_pool_id)
+    enforced = pool["UserPool"]["Policies"]["PasswordPolicy"]
+    assert config["passwordPolicy"] == {
+        "minimumLength": enforced["MinimumLength"],
+        "requireLowercase": enforced["RequireLowercase"],
+        "requireUppercase": enforced["RequireUppercase"],
+        "requireNumbers": enforced["RequireNumbers"],
+        "requireSymbols": enforced["RequireSymbols"],
+    }

@@ -19,6 +19,7 @@ from pathlib import Path
 import boto3
 import pytest
 
+from scripts.cfn.template import load_template
 from scripts.deploy import website
 from scripts.deploy.aws import AwsClients
 from scripts.deploy.changeset import TEMPLATE_BODY_LIMIT
@@ -246,6 +247,17 @@ def test_publish_website_to_s3(aws_env: dict[str, str], site: Path) -> None:
         "userPoolClientId": CORE_OUTPUTS["UserPoolClientId"],
         "cognitoEndpoint": "https://cognito-idp.us-east-1.amazonaws.com/",
         "local": False,
+        "passwordPolicy": config["passwordPolicy"],
+    }
+    # the sign-up page's rules are the user pool's, as templates/core.yaml states them
+    pool = load_template(website.CORE_TEMPLATE)["Resources"]["UserPool"]["Properties"]
+    stated = pool["Policies"]["PasswordPolicy"]
+    assert config["passwordPolicy"] == {
+        "minimumLength": stated["MinimumLength"],
+        "requireLowercase": stated["RequireLowercase"],
+        "requireUppercase": stated["RequireUppercase"],
+        "requireNumbers": stated["RequireNumbers"],
+        "requireSymbols": stated["RequireSymbols"],
     }
     assert s3.get_object(Bucket=bucket, Key="index.html")["Body"].read() == (
         b"<!doctype html><title>todo</title>"

@@ -10,7 +10,7 @@ import pytest
 
 from scripts.deploy import logs, website
 from scripts.deploy.aws import AwsClients
-from scripts.deploy.errors import ConfigError, MissingOutput
+from scripts.deploy.errors import ConfigError, DeployFailed, MissingOutput
 from scripts.deploy.params import build_parameters, load_config, resolve_values
 from scripts.deploy.status import run_status
 from tests.scripts import fakes
@@ -111,6 +111,23 @@ def test_html_and_config_are_uploaded_last(tmp_path: Path) -> None:
     (tmp_path / "z.js").write_text("x")
     keys = [u.key for u in website.collect(tmp_path, "window.TODO_CONFIG = {};\n")]
     assert keys == ["z.js", "config.js", "index.html"]
+
+
+def test_publishing_refuses_a_password_policy_the_page_cannot_show(tmp_path: Path) -> None:
+    template = tmp_path / "core.yaml"
+    template.write_text(
+        "Resources:\n"
+        "  Pool:\n"
+        "    Type: AWS::Cognito::UserPool\n"
+        "    Properties:\n"
+        "      Policies: {PasswordPolicy: {MinimumLength: 10}}\n"
+    )
+    with pytest.raises(DeployFailed) as raised:
+        website.password_rules(template)
+    assert str(raised.value).startswith(
+        f"{template}: Resources.Pool.Properties.Policies.PasswordPolicy: state RequireLowercase, "
+        "RequireUppercase, RequireNumbers, RequireSymbols in the PasswordPolicy"
+    )
 
 
 def test_logs_reads_every_page_and_follows_without_repeats() -> None:

@@ -1,18 +1,21 @@
-// Entry point: the hash router over five screens, each view in its own module with show() and
-// reset(): sign in, sign up and confirm (auth-view.js), the list (list-view.js), one to-do's
-// details (details-view.js). A session's end resets every view.
+// Entry point: the hash router over seven screens, each view in its own module with show() and
+// reset(): sign in, sign up and confirm (auth-view.js), a forgotten password and the new one
+// (recovery-view.js), the list (list-view.js), one to-do's details (details-view.js). A
+// session's end resets every view.
 
 import * as authView from "./auth-view.js";
 import * as detailsView from "./details-view.js";
 import * as listView from "./list-view.js";
+import * as recoveryView from "./recovery-view.js";
 import { go, fromGo, onNavigate } from "./nav.js";
 import * as session from "./session.js";
 import { config } from "./settings.js";
 import { $, clearMessages, fail, focus, say } from "./ui.js";
 
-const SCREENS = ["signin", "signup", "confirm", "list", "details"];
-const SIGNED_OUT = ["signin", "signup", "confirm"];
-const VIEWS = [authView, listView, detailsView];
+const SCREENS = ["signin", "signup", "confirm", "forgot", "reset", "list", "details"];
+const SIGNED_OUT = ["signin", "signup", "confirm", "forgot", "reset"];
+const RECOVERY = ["forgot", "reset"];
+const VIEWS = [authView, recoveryView, listView, detailsView];
 
 let firstRender = true;
 // A session that expired: the same person signing back in returns where they were, to what they
@@ -69,6 +72,7 @@ async function render() {
   document.title = `${heading.textContent} · To-do`;
   if (target.screen === "list") await listView.show();
   else if (target.screen === "details") await detailsView.show(target.id);
+  else if (RECOVERY.includes(target.screen)) recoveryView.show(target.screen);
   else authView.show(target.screen);
 }
 

@@ -2,12 +2,15 @@
 
 import * as cognito from "./cognito.js";
 import { go } from "./nav.js";
+import * as password from "./password.js";
 import * as session from "./session.js";
 import { config } from "./settings.js";
-import { $, fail, onSubmit, say } from "./ui.js";
+import { $, clockTime, fail, onSubmit, say } from "./ui.js";
 
 // Kept only between sign-up and confirmation, so a confirmed account can sign straight in.
 let pending = null; // { email, password }
+
+password.annotate($("signup-password-hint"));
 
 export function show(view) {
   if (view === "confirm") prepareConfirm();
@@ -15,12 +18,23 @@ export function show(view) {
 
 export function reset() {
   pending = null;
+  noteSent(null);
 }
 
 function prepareConfirm() {
   $("confirm-local").hidden = !config.local;
   $("resend-code").hidden = config.local; // the emulator sends no mail and accepts any code
   if (pending && !$("confirm-email").value) $("confirm-email").value = pending.email;
+}
+
+// "Code sent to a***@e*** at 14:05": when the last code went out, so a person waiting for mail
+// knows which one is the newest. Cognito names the destination masked.
+function noteSent(result) {
+  const note = $("confirm-sent");
+  note.hidden = !result || config.local;
+  if (note.hidden) return;
+  const where = result.CodeDeliveryDetails?.Destination;
+  note.textContent = `Code sent${where ? ` to ${where}` : ""} at ${clockTime()}.`;
 }
 
 onSubmit("signin-form", (form) => {
@@ -44,11 +58,12 @@ onSubmit("signin-form", (form) => {
 
 onSubmit("signup-form", (form) => {
   const email = $("signup-email").value.trim();
-  const password = $("signup-password").value;
+  const chosen = $("signup-password").value;
+  if (!password.check($("signup-password"), $("signup-password-again"))) return null;
   return async () => {
-    const result = await cognito.signUp(email, password);
+    const result = await cognito.signUp(email, chosen);
     form.reset();
-    pending = { email, password };
+    pending = { email, password: chosen };
     if (result.UserConfirmed) {
       await finishConfirmation();
       return;
@@ -56,6 +71,7 @@ onSubmit("signup-form", (form) => {
     $("confirm-email").value = email;
     $("confirm-code").value = "";
     go("#/confirm");
+    noteSent(result);
     say(
       config.local
         ? `Account created for ${email}. Running locally: any confirmation code is accepted.`
@@ -83,8 +99,9 @@ $("resend-code").addEventListener("click", async () => {
     return;
   }
   try {
-    await cognito.resendCode(email);
-    say(`We sent a new code to ${email}.`);
+    const result = await cognito.resendCode(email);
+    noteSent(result);
+    say(`We sent a new code at ${clockTime()}. Use the newest code; earlier ones no longer work.`);
     $("confirm-code").focus();
   } catch (error) {
     fail(error);

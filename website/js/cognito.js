@@ -1,6 +1,7 @@
 // Cognito's JSON API called directly with fetch, so the same code runs against AWS and the
 // local emulator: no SDK, no third-party origin, nothing for the CSP to allow but the endpoint.
 
+import * as password from "./password.js";
 import { config } from "./settings.js";
 
 const TARGET_PREFIX = "AWSCognitoIdentityProviderService.";
@@ -11,9 +12,10 @@ const FRIENDLY = {
   NotAuthorizedException: "Incorrect email or password.",
   UserNotFoundException: "Incorrect email or password.",
   UserNotConfirmedException: "This account is not confirmed yet. Enter the confirmation code we sent to your email.",
-  InvalidPasswordException: null, // Cognito's message names the missing rule; keep it.
-  CodeMismatchException: "That confirmation code is not correct. Check the email and try again.",
-  ExpiredCodeException: "That confirmation code has expired. Choose “Send a new code”.",
+  // The pool's rules from config.js, not the service's wording (the emulator's differs from AWS's).
+  InvalidPasswordException: password.refusal,
+  CodeMismatchException: "That code is not correct. Check the email address and the code, or choose “Send a new code”.",
+  ExpiredCodeException: "That code has expired. Choose “Send a new code” and use the newest code.",
   LimitExceededException: "Too many attempts. Wait a moment and try again.",
   TooManyRequestsException: "Too many requests. Wait a moment and try again.",
   TooManyFailedAttemptsException: "Too many failed attempts. Wait a moment and try again.",
@@ -56,7 +58,7 @@ async function call(action, body) {
     // __type may be "ExceptionName" or "namespace#ExceptionName".
     const type = String(data.__type || data.code || "UnknownError").split("#").pop();
     const own = data.message || data.Message || `The sign-in service answered ${response.status}.`;
-    const friendly = FRIENDLY[type];
+    const friendly = typeof FRIENDLY[type] === "function" ? FRIENDLY[type]() : FRIENDLY[type];
     throw new CognitoError(type, friendly || own, response.status);
   }
   return data;
@@ -81,6 +83,21 @@ export function confirmSignUp(email, code) {
 
 export function resendCode(email) {
   return call("ResendConfirmationCode", { ClientId: config.userPoolClientId, Username: email });
+}
+
+// Emails a code for a new password. With user-existence errors prevented (the app client's
+// PreventUserExistenceErrors), Cognito answers an unknown address as if it had sent one.
+export function forgotPassword(email) {
+  return call("ForgotPassword", { ClientId: config.userPoolClientId, Username: email });
+}
+
+export function confirmForgotPassword(email, code, newPassword) {
+  return call("ConfirmForgotPassword", {
+    ClientId: config.userPoolClientId,
+    Username: email,
+    ConfirmationCode: code,
+    Password: newPassword,
+  });
 }
 
 export async function passwordAuth(email, password) {

@@ -3,12 +3,20 @@
 
 const REQUIRED = ["apiUrl", "region", "userPoolId", "userPoolClientId", "cognitoEndpoint"];
 
+// The user pool's password rules (from the template's PasswordPolicy): what sign-up checks.
+function validPolicy(policy) {
+  if (!policy || typeof policy !== "object") return false;
+  const flags = ["requireLowercase", "requireUppercase", "requireNumbers", "requireSymbols"];
+  return Number.isInteger(policy.minimumLength) && flags.every((flag) => typeof policy[flag] === "boolean");
+}
+
 function read() {
   const raw = window.TODO_CONFIG;
   if (!raw || typeof raw !== "object") {
     return { error: "The site is not configured: config.js is missing. Run `make up` locally or `make publish-website`." };
   }
   const missing = REQUIRED.filter((key) => typeof raw[key] !== "string" || raw[key] === "");
+  if (!validPolicy(raw.passwordPolicy)) missing.push("passwordPolicy");
   if (missing.length) {
     return { error: `The site is not configured: config.js lacks ${missing.join(", ")}.` };
   }
@@ -19,6 +27,7 @@ function read() {
     userPoolClientId: raw.userPoolClientId,
     cognitoEndpoint: raw.cognitoEndpoint,
     local: raw.local === true,
+    passwordPolicy: Object.freeze({ ...raw.passwordPolicy }),
     error: null,
   };
 }

@@ -75,7 +75,8 @@ export function validate(form) {
   return true;
 }
 
-function invalid(field, problem) {
+// Marks a field invalid and says why, after its label ("Password: needs a number."); false.
+export function invalid(field, problem) {
   const label = field.labels?.[0]?.firstChild?.textContent?.trim() || field.name;
   field.setAttribute("aria-invalid", "true");
   fail(problem.endsWith("required.") ? `${label} ${problem}` : `${label}: ${problem}`);
@@ -103,6 +104,11 @@ export function confirmDialog({ title, text, confirmLabel = "Delete" }) {
     dialog.showModal();
     $("dialog-cancel").focus();
   });
+}
+
+// The time of day now, as a person reads it here ("14:05" or "2:05 PM").
+export function clockTime(date = new Date()) {
+  return date.toLocaleTimeString(undefined, { hour: "numeric", minute: "2-digit" });
 }
 
 export function formatSize(bytes) {
