@@ -344,6 +344,8 @@ SERVICE_LINKED_ROLE_SERVICES = [
     "ecs.application-autoscaling.amazonaws.com",
     "ops.apigateway.amazonaws.com",
     "management.chatbot.amazonaws.com",
+    # Cognito's, when the user pool sends its e-mail through an SES identity
+    "email.cognito-idp.amazonaws.com",
 ]
 # What the core stack's roles are passed to: the task roles to ECS tasks, the instance role to
 # EC2 (through the launch template's instance profile). Patterns of the roles' generated names.

@@ -33,6 +33,7 @@ from troposphere import (
 from troposphere.cognito import (
     AccountRecoverySetting,
     AdminCreateUserConfig,
+    EmailConfiguration,
     PasswordPolicy,
     Policies,
     RecoveryOption,
@@ -53,6 +54,8 @@ HAS_JWKS = "HasUserPoolJwks"
 # A CloudFormation parameter value holds at most 4,096 bytes; a pool's JWKS (two RSA keys) is
 # about 900.
 MAX_JWKS_CHARS = 4096
+SES_EMAIL = "UserEmailThroughSes"
+SES_FROM = "UserEmailFromSet"
 
 
 @dataclass(frozen=True)
@@ -104,6 +107,49 @@ def _add_jwks(t: Template, settings: Settings, network: Network) -> Parameter:
     return jwks
 
 
+def _email_configuration(t: Template) -> If:
+    """Cognito's own sender by default; a verified SES identity when one is given.
+
+    Cognito's default e-mail allows only a few messages a day, below what sign-ups and password
+    resets in production need; with `DEVELOPER`, Cognito sends through the account's SES
+    identity, within SES's quotas, and creates its service-linked role for that
+    (AWSServiceRoleForAmazonCognitoIdpEmailService). "Email settings for Amazon Cognito user
+    pools" and "Authorizing Amazon Cognito to send Amazon SES email on your behalf", Cognito
+    Developer Guide.
+    """
+    identity = t.add_parameter(
+        Parameter(
+            "UserEmailSesIdentityArn",
+            Type="String",
+            Default="",
+            AllowedPattern=r"^$|^arn:aws[a-z-]*:ses:[a-z0-9-]+:[0-9]{12}:identity/\S+$",
+            ConstraintDescription="empty, or the ARN of a verified SES identity",
+            Description="ARN of a verified SES identity (address or domain) the user pool sends "
+            "its e-mail through; empty uses Cognito's own sender, which allows a few a day",
+        )
+    )
+    sender = t.add_parameter(
+        Parameter(
+            "UserEmailFrom",
+            Type="String",
+            Default="",
+            Description="The From of the user pool's e-mail through SES, for example "
+            "'To-do <no-reply@example.com>' (needed with a domain identity); empty: the identity",
+        )
+    )
+    t.add_condition(SES_EMAIL, Not(Equals(Ref(identity), "")))
+    t.add_condition(SES_FROM, Not(Equals(Ref(sender), "")))
+    return If(
+        SES_EMAIL,
+        EmailConfiguration(
+            EmailSendingAccount="DEVELOPER",
+            SourceArn=Ref(identity),
+            From=If(SES_FROM, Ref(sender), NoValue),
+        ),
+        NoValue,
+    )
+
+
 def add_auth(t: Template, settings: Settings, network: Network) -> Auth:
     mfa = t.add_parameter(
         Parameter(
@@ -115,6 +161,7 @@ def add_auth(t: Template, settings: Settings, network: Network) -> Auth:
         )
     )
     t.add_condition(MFA_ENABLED, Equals(Ref(mfa), "OPTIONAL"))
+    email = _email_configuration(t)
 
     user_pool = t.add_resource(
         retain(
@@ -145,6 +192,7 @@ def add_auth(t: Template, settings: Settings, network: Network) -> Auth:
                 AdminCreateUserConfig=AdminCreateUserConfig(AllowAdminCreateUserOnly=False),
                 MfaConfiguration=Ref(mfa),
                 EnabledMfas=If(MFA_ENABLED, ["SOFTWARE_TOKEN_MFA"], NoValue),
+                EmailConfiguration=email,
                 DeletionProtection="ACTIVE",
             )
         )

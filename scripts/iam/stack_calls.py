@@ -97,6 +97,8 @@ SERVICE_LINKED: Mapping[str, str] = {
     "AWS::ApplicationAutoScaling::ScalableTarget": "ecs.application-autoscaling.amazonaws.com",
     "AWS::ApiGatewayV2::VpcLink": "ops.apigateway.amazonaws.com",
     "AWS::Chatbot::SlackChannelConfiguration": "management.chatbot.amazonaws.com",
+    # Cognito's role for sending through an SES identity (the UserEmailSesIdentityArn parameter)
+    "AWS::Cognito::UserPool": "email.cognito-idp.amazonaws.com",
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
+import re
 from typing import Any
 
 import pytest
@@ -182,6 +183,50 @@ def test_user_pool_signs_in_by_email_with_strong_passwords(core_template: dict[s
     assert p["DeletionProtection"] == "ACTIVE"
     assert p["MfaConfiguration"] == {"Ref": "MfaConfiguration"}
     assert p["EnabledMfas"]["Fn::If"][1] == ["SOFTWARE_TOKEN_MFA"]
+
+
+SES_IDENTITY = "arn:aws:ses:eu-west-1:111122223333:identity/example.com"
+
+
+IDENTITY = {"Ref": "UserEmailSesIdentityArn"}
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, None),  # Cognito's own sender: a few e-mails a day, enough for dev
+        (
+            {"UserEmailSesIdentityArn": SES_IDENTITY},
+            {"EmailSendingAccount": "DEVELOPER", "SourceArn": IDENTITY},
+        ),
+        (
+            {"UserEmailSesIdentityArn": SES_IDENTITY, "UserEmailFrom": "To-do <no@example.com>"},
+            {
+                "EmailSendingAccount": "DEVELOPER",
+                "SourceArn": IDENTITY,
+                "From": {"Ref": "UserEmailFrom"},
+            },
+        ),
+    ],
+    ids=["default sender", "ses identity", "ses identity and sender name"],
+)
+def test_the_user_pool_can_send_its_email_through_ses(
+    core_template: dict[str, Any], given: dict[str, str], expected: dict[str, str] | None
+) -> None:
+    parameters = core_template["Parameters"]
+    assert parameters["UserEmailSesIdentityArn"]["Default"] == ""
+    assert parameters["UserEmailFrom"]["Default"] == ""
+    pool = props(resolve(core_template, given), "UserPool")
+    assert pool.get("EmailConfiguration") == expected
+
+
+def test_only_an_ses_identity_arn_is_taken(core_template: dict[str, Any]) -> None:
+    pattern = re.compile(core_template["Parameters"]["UserEmailSesIdentityArn"]["AllowedPattern"])
+    assert pattern.fullmatch("")
+    assert pattern.fullmatch(SES_IDENTITY)
+    assert pattern.fullmatch("arn:aws:ses:us-east-1:111122223333:identity/no-reply@example.com")
+    for wrong in ("example.com", "arn:aws:sns:eu-west-1:111122223333:topic", SES_IDENTITY + " "):
+        assert not pattern.fullmatch(wrong), wrong
 
 
 def test_app_client_has_no_secret_and_hides_user_existence(core_template: dict[str, Any]) -> None:
