@@ -98,6 +98,15 @@ def test_asking_for_a_code_never_tells_whether_an_account_exists(
         )
         expect(status(tab.page)).to_contain_text("at 14:05")
         seen[who] = (status(tab.page).inner_text().replace(email, "<email>"), note.inner_text())
+        tab.page.clock.fast_forward("02:00")
+        tab.page.get_by_role("button", name="Send a new code").click()
+        expect(note).to_have_text(
+            "Code requested at 14:07. If an account uses this email, it is on its way."
+        )
+        expect(status(tab.page)).to_have_text(
+            "We asked for a new code at 14:07. Use the newest code; earlier ones no longer work."
+        )
+        expect(region(tab.page, "Set a new password").get_by_label("Reset code")).to_be_focused()
         if who == "unknown":
             with tab.watch.allow_status(400):
                 set_new_password(tab.page, "123456", NEW_PASSWORD)

@@ -5,7 +5,7 @@ import { go } from "./nav.js";
 import * as password from "./password.js";
 import * as session from "./session.js";
 import { config } from "./settings.js";
-import { $, clockTime, fail, onSubmit, say } from "./ui.js";
+import { $, clockTime, onResend, onSubmit, say } from "./ui.js";
 
 // Kept only between sign-up and confirmation, so a confirmed account can sign straight in.
 let pending = null; // { email, password }
@@ -90,22 +90,9 @@ onSubmit("confirm-form", (form) => {
   };
 });
 
-$("resend-code").addEventListener("click", async () => {
-  const field = $("confirm-email");
-  const email = field.value.trim();
-  if (!email || !field.checkValidity()) {
-    fail("Enter your email first, then ask for a new code.");
-    field.focus();
-    return;
-  }
-  try {
-    const result = await cognito.resendCode(email);
-    noteSent(result);
-    say(`We sent a new code at ${clockTime()}. Use the newest code; earlier ones no longer work.`);
-    $("confirm-code").focus();
-  } catch (error) {
-    fail(error);
-  }
+onResend("resend-code", "confirm-email", "confirm-code", async (email) => {
+  noteSent(await cognito.resendCode(email));
+  return `We sent a new code at ${clockTime()}. Use the newest code; earlier ones no longer work.`;
 });
 
 async function finishConfirmation(email = pending?.email) {

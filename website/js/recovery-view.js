@@ -11,7 +11,7 @@ import { go } from "./nav.js";
 import * as password from "./password.js";
 import * as session from "./session.js";
 import { config } from "./settings.js";
-import { $, clockTime, fail, onSubmit, say } from "./ui.js";
+import { $, clockTime, onResend, onSubmit, say } from "./ui.js";
 
 const AS_IF_SENT = new Set(["UserNotFoundException", "InvalidParameterException", "ResourceNotFoundException"]);
 const AS_WRONG_CODE = new Set(["CodeMismatchException", "UserNotFoundException", "ResourceNotFoundException"]);
@@ -93,23 +93,9 @@ onSubmit("reset-form", (form) => {
   };
 });
 
-$("reset-resend").addEventListener("click", async () => {
-  const field = $("reset-email");
-  const email = field.value.trim();
-  if (!email || !field.checkValidity()) {
-    fail("Enter your email first, then ask for a new code.");
-    field.focus();
-    return;
-  }
-  try {
-    const when = await requestCode(email);
-    say(
-      config.local
-        ? "Running locally: no email is sent. Enter any code."
-        : `We asked for a new code at ${clockTime(when)}. Use the newest code; earlier ones no longer work.`,
-    );
-    $("reset-code").focus();
-  } catch (error) {
-    fail(error);
-  }
+onResend("reset-resend", "reset-email", "reset-code", async (email) => {
+  const when = await requestCode(email);
+  return config.local
+    ? "Running locally: no email is sent. Enter any code."
+    : `We asked for a new code at ${clockTime(when)}. Use the newest code; earlier ones no longer work.`;
 });

@@ -159,6 +159,26 @@ export function onSubmit(id, prepare) {
   });
 }
 
+// A "Send a new code" button: `send(email)` asks for a code to the address in the `emailId` field
+// and returns what to say; focus then moves to the code field. No address: it is asked for first.
+export function onResend(buttonId, emailId, codeId, send) {
+  $(buttonId).addEventListener("click", async () => {
+    const field = $(emailId);
+    const email = field.value.trim();
+    if (!email || !field.checkValidity()) {
+      fail("Enter your email first, then ask for a new code.");
+      field.focus();
+      return;
+    }
+    try {
+      say(await send(email));
+      $(codeId).focus();
+    } catch (error) {
+      fail(error);
+    }
+  });
+}
+
 // What a person has typed into a form's fields (not files), by field ID, to put back later.
 export function formDraft(id) {
   const values = {};
