@@ -18,7 +18,7 @@ import io
 import json
 import mimetypes
 import re
-import select
+import selectors
 import threading
 import time
 import uuid
@@ -54,6 +54,7 @@ _HOP_BY_HOP = {
     "upgrade",
 }
 MAX_PAYLOAD_BYTES = 10 * 1024 * 1024  # the HTTP API payload limit
+_CHUNK = 65536  # what the gateway reads or sends of a body at a time
 INTEGRATION_TIMEOUT_SECONDS = 30.0  # the HTTP API integration limit
 
 
@@ -288,7 +289,7 @@ class ApiGateway:
 
         def chunks() -> Iterator[bytes]:
             try:
-                while chunk := upstream_response.read1(65536):
+                while chunk := upstream_response.read1(_CHUNK):
                     yield chunk
             except (TimeoutError, OSError, http.client.HTTPException):
                 return
@@ -304,9 +305,6 @@ class ApiGateway:
             if name.lower() not in _HOP_BY_HOP and name.lower() not in ("date", "server"):
                 response.headers.add(name, value)
         return response
-
-
-_CHUNK = 65536
 
 
 def _send(
@@ -338,6 +336,8 @@ def _send(
     timeout = sock.gettimeout()
     pending, remaining = b"", length
     sock.setblocking(False)  # a blocking send would wait for the whole piece
+    watch = selectors.DefaultSelector()
+    watch.register(sock, selectors.EVENT_READ | selectors.EVENT_WRITE)
     try:
         while pending or remaining:
             if not pending:
@@ -345,10 +345,10 @@ def _send(
                 if not pending:
                     return True  # the client sent less than it announced; the service decides
                 remaining -= len(pending)
-            readable, writable, _ = select.select([sock], [sock], [], timeout)
-            if readable:
+            events = [mask for _, mask in watch.select(timeout)]
+            if any(mask & selectors.EVENT_READ for mask in events):
                 return False
-            if not writable:
+            if not events:
                 raise TimeoutError("the service took no more of the body")
             try:
                 pending = pending[sock.send(pending) :]
@@ -357,6 +357,7 @@ def _send(
             except (BrokenPipeError, ConnectionResetError):
                 return False
     finally:
+        watch.close()
         sock.settimeout(timeout)
     return True
 
