@@ -2,12 +2,22 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterator
+
+import pytest
 import requests
 
 from scripts.cfn.template import load_template
 from scripts.local import LocalStack, Log, Ports, describe, sign_up
 from scripts.local.alb import FixedResponse, Forward, LambdaTarget
-from tests.local.conftest import ROOT, group_alive
+from tests.local.conftest import ROOT, group_alive, raw_request
+
+
+@pytest.fixture(scope="module")
+def app_stack() -> Iterator[LocalStack]:
+    with LocalStack(Ports(site=0, api=0, emulator=0), log=Log(quiet=True)) as stack:
+        yield stack
 
 
 def test_the_templates_listener_rules_send_files_paths_to_the_files_service() -> None:
@@ -107,3 +117,45 @@ def test_the_app_runs_end_to_end_and_stops_cleanly() -> None:
         pids = stack.pids
         assert len(pids) == 3
     assert not [pid for pid in pids if group_alive(pid)]
+
+
+ENCODED_PATHS = [
+    b"/todos/%C3%A9",
+    "/todos/é".encode(),
+    b"/todos/%FF",
+    b"/todos/%00",
+    b"/todos/%20",
+    b"/todos/{id}%0A",
+    b"/todos/{id}%3Fx=1",
+    b"/todos/{id}%23",
+    b"/todos/{id}%2F",
+    b"/todos/{id}/files/%00",
+    b"/todos/{id}/files/..%2F..%2F{id}",
+]
+
+
+@pytest.mark.parametrize("method", ["GET", "PATCH", "DELETE"])
+def test_no_encoded_path_gets_a_5xx_or_html_from_the_app(
+    app_stack: LocalStack, method: str
+) -> None:
+    user = sign_up(app_stack)
+    auth = {"Authorization": f"Bearer {user.id_token}"}
+    created = requests.post(
+        app_stack.api_url + "/todos", json={"title": "kept"}, headers=auth, timeout=10
+    )
+    todo_id = created.json()["todoId"]
+    body = b'{"title": "changed"}' if method == "PATCH" else b""
+    for path in ENCODED_PATHS:
+        target = path.replace(b"{id}", todo_id.encode())
+        response = raw_request(
+            app_stack.api_url, method, target, {**auth, "Content-Type": "application/json"}, body
+        )
+        where = f"{method} {target!r}: {response.status} {response.body[:200]!r}"
+        assert response.status < 500, where
+        assert response.headers["Content-Type"].startswith("application/json"), where
+        answer = json.loads(response.body) if response.body else None
+        if response.status >= 400:
+            assert set(answer) == {"error"} or set(answer) == {"message"}, where
+    # no answer above changed the todo
+    kept = requests.get(f"{app_stack.api_url}/todos/{todo_id}", headers=auth, timeout=10)
+    assert (kept.status_code, kept.json()["title"]) == (200, "kept")
