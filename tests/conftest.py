@@ -7,6 +7,12 @@ import os
 from hypothesis import HealthCheck, settings
 from hypothesis.database import DirectoryBasedExampleDatabase
 
+# too_slow: each example is HTTP round trips to a local stack. differing_executors: the same
+# suites (tests/properties/suites.py) run on purpose against two targets, straight at the
+# services and through the local gateway, each a subclass of ApiProperties; an example that
+# failed on one is worth replaying on the other.
+SUPPRESSED = [HealthCheck.too_slow, HealthCheck.differing_executors]
+
 # Derandomized: every run tries the same examples, so `make test` is repeatable and its time
 # is known. The examples hypothesis picks still cover each strategy's branches.
 settings.register_profile(
@@ -16,7 +22,7 @@ settings.register_profile(
     database=None,
     deadline=None,
     print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=SUPPRESSED,
 )
 # Random and many more: new examples on every run; failures are kept in artifacts/ and tried
 # first next time.
@@ -27,6 +33,6 @@ settings.register_profile(
     database=DirectoryBasedExampleDatabase("artifacts/hypothesis"),
     deadline=None,
     print_blob=True,
-    suppress_health_check=[HealthCheck.too_slow],
+    suppress_health_check=SUPPRESSED,
 )
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
