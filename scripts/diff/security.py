@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -98,7 +98,7 @@ def _owner(statement: Mapping[str, Any], identities: set[str]) -> str | None:
     return None
 
 
-def statements(found: list[Mapping[str, Any]], identities: set[str]) -> list[Statement]:
+def statements(found: Sequence[Mapping[str, Any]], identities: set[str]) -> list[Statement]:
     """The differ's added and removed statements, each flagged when it widens access.
 
     `identities` are the logical IDs of roles, users and groups: a statement whose principal is

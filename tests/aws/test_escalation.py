@@ -324,7 +324,7 @@ def test_the_blast_radius_check_fails_without_the_tag_condition(
 
     role = copy.deepcopy(ci_roles("dev")[EXECUTION_ROLE])
     for _, document in role.policies:
-        for statement in document["Statement"]:  # type: ignore[index]
+        for statement in document["Statement"]:
             if statement.get("Sid") == "ChangeThisEnvironmentsResources":
                 del statement["Condition"]["StringEquals"]["aws:ResourceTag/todo:environment"]
     changed = {

@@ -103,7 +103,7 @@ def test_the_check_names_the_resource_permission_and_arn_it_misses(
     """The same check on an execution role without its DynamoDB statement."""
     role = copy.deepcopy(ci_roles("dev")[EXECUTION_ROLE])
     for _, document in role.policies:
-        document["Statement"][:] = [  # type: ignore[index]
+        document["Statement"][:] = [
             s for s in document["Statement"] if s.get("Sid") != "ManageDynamodbOfThisEnvironment"
         ]
     missing = denied(calls_of(rendered, "dev", "EC2"), role)

@@ -633,7 +633,8 @@ def test_empty_or_missing_value_set_for_all_values_is_true_for_any_value_is_fals
     ForAnyValue returns false." ForAllValues "also returns true if there are no keys in the
     request".
     """
-    for context in ({"dynamodb:Attributes": []}, {}):
+    contexts: tuple[dict[str, Any], ...] = ({"dynamodb:Attributes": []}, {})
+    for context in contexts:
         assert allowed("dynamodb:GetItem", THREAD, THREAD_GET, context=context), context
         assert allowed("dynamodb:PutItem", THREAD, ALLOW_ALL, THREAD_PUT_DENY, context=context), (
             context
@@ -1299,7 +1300,7 @@ def test_kms_key_policy_without_the_account_statement_ignores_iam_policies() -> 
             }
         ],
     }
-    kms = {"resource_policy": statement_3, "required": True}
+    kms: dict[str, Any] = {"resource_policy": statement_3, "required": True}
     denied = decide("kms:Decrypt", KEY, USE_KEY, **kms)
     assert denied.effect is Effect.IMPLICIT_DENY
     assert "neither allows the caller nor lets IAM policies allow it" in denied.reason

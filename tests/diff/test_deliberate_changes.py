@@ -10,6 +10,7 @@ import copy
 import dataclasses
 import json
 import re
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -20,7 +21,7 @@ from scripts.cfn.template import parse_template
 from scripts.diff.analysis import ParameterChange, Report, ResourceChange, StackDiff
 from scripts.diff.report import build_report
 from scripts.diff.security import Exposure, NetworkRule
-from scripts.diff.sources import Revision
+from scripts.diff.sources import Config, Revision
 from tests.diff.edits import patched, with_templates
 
 ENVS = ("dev", "prod")
@@ -35,6 +36,14 @@ def core_diff(report: Report) -> StackDiff:
     (diff,) = [d for d in report.stacks if d.stack == "core"]
     assert diff.envs == ENVS, "the change should look the same in dev and prod"
     return diff
+
+
+def editable(configs: Mapping[str, Config]) -> dict[str, dict[str, dict[str, Any]]]:
+    """A deep copy of every environment's config that a test may change."""
+    return {
+        env: {stack: copy.deepcopy(dict(values)) for stack, values in config.items()}
+        for env, config in configs.items()
+    }
 
 
 def resource(diff: StackDiff, logical_id: str) -> ResourceChange:
@@ -202,7 +211,7 @@ def test_a_pure_reorder_is_no_change(committed: Revision) -> None:
 
 
 def test_a_config_change_shows_the_resources_it_feeds(committed: Revision) -> None:
-    configs = copy.deepcopy({env: dict(c) for env, c in committed.configs.items()})
+    configs = editable(committed.configs)
     before = str(configs["prod"]["core"]["MainServiceMaxTasks"])
     after = str(int(before) + 8)
     configs["prod"]["core"]["MainServiceMaxTasks"] = after
@@ -233,7 +242,7 @@ def test_a_config_change_shows_the_resources_it_feeds(committed: Revision) -> No
 def test_a_config_change_of_a_create_only_property_replaces_what_it_feeds(
     committed: Revision,
 ) -> None:
-    configs = copy.deepcopy({env: dict(c) for env, c in committed.configs.items()})
+    configs = editable(committed.configs)
     configs["dev"]["core"]["VpcCidr"] = "10.99.0.0/16"
     head = Revision("new VPC range", committed.templates, configs)
 

@@ -250,4 +250,5 @@ def craft(position: dict[str, Any], *scope: str) -> str:
     """A cursor around any position, with the caller's own valid scope digest."""
     from common.cursor import encode
 
-    return encode(position, *scope)
+    crafted: str = encode(position, *scope)
+    return crafted

@@ -124,7 +124,7 @@ def delete_events(
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """The delete's events in two polls: retained resources are DELETE_SKIPPED."""
     first = [fakes.event(name, name, STACK_TYPE, "DELETE_IN_PROGRESS", 2, reason="User Initiated")]
-    second = []
+    second: list[dict[str, Any]] = []
     for index, (logical_id, resource) in enumerate(sorted(resources.items())):
         kind = resource["Type"]
         batch = first if index < len(resources) // 2 else second

@@ -33,7 +33,8 @@ def test_the_live_value_counts_when_this_deploy_leaves_it() -> None:
 def live(topic: str | None) -> dict[str, Any]:
     outputs = {"AlarmTopicArn": topic} if topic else {}
     (stack,) = fakes.stack("todo-dev-core", "UPDATE_COMPLETE", outputs=outputs)["Stacks"]
-    return stack
+    described: dict[str, Any] = stack
+    return described
 
 
 def warned(topic: str | None) -> tuple[bool, str]:

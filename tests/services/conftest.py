@@ -84,7 +84,8 @@ def unknown_todo_id() -> str:
     """A well-formed todo ID (UUIDv7) that names no todo."""
     from common.ids import new_todo_id
 
-    return new_todo_id()
+    todo_id: str = new_todo_id()
+    return todo_id
 
 
 def aws_calls(response: requests.Response) -> dict[str, int]:

@@ -13,6 +13,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 import requests
@@ -69,14 +70,14 @@ def test_no_input_forges_or_breaks_a_log_line(api: Api, logged: tuple[str, Path]
     url, path = logged
     paths = []
     for hostile in HOSTILE:
-        paths.append(f"/todos/{hostile}{requests.utils.quote(FORGED, safe='')}")
+        paths.append(f"/todos/{hostile}{quote(FORGED, safe='')}")
         paths.append(f"/todos?search={hostile}")
     for sent in paths:
         response = requests.get(url + sent, headers=api.user.headers(), timeout=30)
         assert response.status_code < 500, (sent, response.text)
     # Request lines gunicorn refuses before the app sees them: it logs why.
-    for line in (b"GET /todos/\x1b[31mred HTTP/1.1", b"GET /todos/a\x7fb HTTP/1.1"):
-        assert raw_request(url, line).startswith(b"HTTP/1.1 400")
+    for request_line in (b"GET /todos/\x1b[31mred HTTP/1.1", b"GET /todos/a\x7fb HTTP/1.1"):
+        assert raw_request(url, request_line).startswith(b"HTTP/1.1 400")
     time.sleep(0.5)  # the log lines are written after the answers
 
     lines = path.read_bytes().decode().split("\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 import pytest
@@ -232,11 +233,11 @@ def test_tampered_cursor_is_400(api: Api) -> None:
     assert api.get("/todos", params={"cursor": cursor, "search": "t"}).status_code == 400
 
 
-def crafted(position: dict[str, object], sub: str, search: str = "", **extra: object) -> str:
+def crafted(position: Mapping[str, object], sub: str, search: str = "", **extra: object) -> str:
     """A cursor with the right scope digest: the caller can always build one for their own list."""
     from common.cursor import encode
 
-    cursor = encode(position, sub, search)
+    cursor: str = encode(dict(position), sub, search)
     if not extra:
         return cursor
     payload = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))

@@ -45,7 +45,8 @@ def config(stack: LocalStack) -> Iterator[dict[str, str]]:
 def main_app(config: dict[str, str]) -> Flask:
     from main_service import create_app
 
-    return create_app(config)
+    app: Flask = create_app(config)
+    return app
 
 
 @pytest.fixture
